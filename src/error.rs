@@ -1,0 +1,257 @@
+//! The crate's two error families.
+//!
+//! * [`ConfigError`]: something is wrong with how the application set the
+//!   crate up (keys, cookie attributes, limits). Rich and specific — it names
+//!   the environment variable, the entry's position and the problem — because
+//!   it is read by an operator at start-up. It never contains key material.
+//! * [`RejectReason`]: why a cookie sent by a client could not be opened. It is
+//!   deliberately coarse: it is meant for logs and metrics, it never reaches a
+//!   request handler (an unopenable cookie is simply "no session"), and it
+//!   carries nothing an attacker could use as a decryption oracle.
+
+use std::fmt;
+
+/// Why the crate could not be configured. Returned at start-up, never per request.
+///
+/// `Display` names the variable, file or setting and the problem, and never
+/// prints a key or any part of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Neither of the two key variables is set.
+    KeysNotSet {
+        /// The variable holding a comma-separated key list, e.g. `SESSION_KEYS`.
+        keys_var: String,
+        /// The variable naming a key file, e.g. `SESSION_KEYS_FILE`.
+        file_var: String,
+    },
+    /// Both key variables are set; the crate refuses to guess which one wins.
+    KeysSetTwice {
+        /// The variable holding a comma-separated key list.
+        keys_var: String,
+        /// The variable naming a key file.
+        file_var: String,
+    },
+    /// A key variable is set but holds no key at all.
+    NoKeys {
+        /// Where the keys were read from (a variable name or a file path).
+        source: String,
+    },
+    /// A variable is set but is not valid Unicode.
+    NotUnicode {
+        /// The variable's name.
+        var: String,
+    },
+    /// The key file named by a variable could not be read.
+    KeyFileUnreadable {
+        /// The variable naming the file.
+        var: String,
+        /// The path it names.
+        path: String,
+        /// What the operating system said, e.g. "No such file or directory".
+        reason: String,
+    },
+    /// One entry of a key list is unusable.
+    InvalidKey {
+        /// Where the key was read from (a variable name or a file path).
+        source: String,
+        /// The entry's 1-based position in the list (for a file: its line number).
+        position: usize,
+        /// What is wrong with it.
+        problem: KeyProblem,
+    },
+    /// Two keys of one key ring derive the same key id (in practice: the same key twice).
+    DuplicateKey {
+        /// Where the keys were read from.
+        source: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the repeat.
+        second: usize,
+    },
+    /// A cookie attribute or limit is inconsistent or unsafe.
+    InvalidSetting {
+        /// The setting, e.g. `cookie name` or `SameSite`.
+        setting: &'static str,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+}
+
+/// What is wrong with one key entry. Never includes the entry's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// The entry is empty.
+    Empty,
+    /// The entry is not base64 (standard or URL-safe alphabet, padding optional).
+    NotBase64,
+    /// The decoded key is shorter than 32 bytes.
+    TooShort {
+        /// Decoded length in bytes.
+        len: usize,
+    },
+    /// The decoded key is longer than 64 bytes.
+    TooLong {
+        /// Decoded length in bytes.
+        len: usize,
+    },
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyProblem::Empty => f.write_str("the entry is empty"),
+            KeyProblem::NotBase64 => f.write_str("the entry is not base64"),
+            KeyProblem::TooShort { len } => write!(
+                f,
+                "the key is {len} bytes long; a key must be 32 to 64 bytes of random data \
+                 (generate one with `cargo run --example keygen`)"
+            ),
+            KeyProblem::TooLong { len } => {
+                write!(
+                    f,
+                    "the key is {len} bytes long; a key must be 32 to 64 bytes"
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::KeysNotSet { keys_var, file_var } => write!(
+                f,
+                "no session keys: set {keys_var} (comma-separated base64 keys, primary first) \
+                 or {file_var} (a file with one key per line)"
+            ),
+            ConfigError::KeysSetTwice { keys_var, file_var } => write!(
+                f,
+                "both {keys_var} and {file_var} are set; set only one of them"
+            ),
+            ConfigError::NoKeys { source } => write!(f, "{source} holds no key"),
+            ConfigError::NotUnicode { var } => write!(f, "{var} is not valid Unicode"),
+            ConfigError::KeyFileUnreadable { var, path, reason } => {
+                write!(
+                    f,
+                    "cannot read the key file {path:?} named by {var}: {reason}"
+                )
+            }
+            ConfigError::InvalidKey {
+                source,
+                position,
+                problem,
+            } => write!(f, "{source}: key #{position}: {problem}"),
+            ConfigError::DuplicateKey {
+                source,
+                first,
+                second,
+            } => write!(
+                f,
+                "{source}: key #{second} is the same key as key #{first} (same key id)"
+            ),
+            ConfigError::InvalidSetting { setting, problem } => write!(f, "{setting}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why a session cookie sent by a client was not accepted.
+///
+/// Coarse on purpose: a rejected cookie is treated as "no session", and this
+/// reason only goes to logs and metrics. Failures that happen before the
+/// authentication tag is checked say no more than the cookie's public header
+/// already does, so the reason cannot serve as an oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Not a well-formed v1 value: not strict base64url, too short, or broken chunks.
+    Malformed,
+    /// The version byte is not one this crate reads.
+    UnsupportedVersion,
+    /// Sealed by a key that is not in the key ring (e.g. a retired key).
+    UnknownKey,
+    /// The authentication tag did not verify: forged, tampered with, or sealed
+    /// for another cookie name or context.
+    Unauthenticated,
+    /// Past its idle expiry or absolute lifetime, or created in the future.
+    Expired,
+    /// The cookie, or the body it inflates to, is over the configured limit.
+    TooLarge,
+    /// Authentic, but the content is not a v1 session body (unknown flags,
+    /// bad DEFLATE data, not a JSON object).
+    InvalidBody,
+}
+
+impl RejectReason {
+    /// A short stable label for metrics, e.g. `"expired"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::UnsupportedVersion => "unsupported_version",
+            RejectReason::UnknownKey => "unknown_key",
+            RejectReason::Unauthenticated => "unauthenticated",
+            RejectReason::Expired => "expired",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::InvalidBody => "invalid_body",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::error::Error for RejectReason {}
+
+/// Why a session could not be sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The session body is larger than the configured body limit.
+    BodyTooLarge {
+        /// The body's size in bytes (uncompressed JSON).
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealError::BodyTooLarge { len, limit } => write!(
+                f,
+                "session body is {len} bytes, over the {limit}-byte body limit"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SealError {}
+
+/// Why a value could not be stored in or read from a session.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// The value could not be serialized to JSON (e.g. a map with non-string keys).
+    Serialize(String),
+    /// The stored JSON does not deserialize into the requested type.
+    Deserialize(String),
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Serialize(why) => write!(f, "cannot serialize session value: {why}"),
+            ValueError::Deserialize(why) => write!(f, "cannot deserialize session value: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}

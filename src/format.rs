@@ -1,0 +1,455 @@
+//! Wire format v1: sealing a session into a cookie value and opening it again.
+//!
+//! This module is the normative description of what the crate writes and
+//! accepts. Another implementation (Python, Go, Node…) that follows it reads
+//! and writes the same cookies; `tests/vectors/vectors-v1.json`, made by an
+//! independent implementation, pins it down byte for byte.
+//!
+//! # Notation
+//! `||` concatenates, integers are unsigned big-endian, strings are UTF-8.
+//! HKDF is RFC 5869 with SHA-256, AES-256-GCM is NIST SP 800-38D with a
+//! 96-bit nonce and a 128-bit tag, base64url is RFC 4648 §5 *without padding*.
+//!
+//! # Keys
+//! A key is 32 to 64 random bytes. Once per key, at start-up:
+//!
+//! ```text
+//! PRK    = HKDF-Extract(salt = "client-session/v1", IKM = key)
+//! key_id = HKDF-Expand(PRK, "client-session/v1 key-id", 4 bytes)     -- public
+//! ```
+//!
+//! # Sealing
+//! Inputs: the primary key, a context string `ctx` (by default the cookie
+//! name), the body (a JSON object), `created_at` and `expires_at` (Unix seconds).
+//!
+//! ```text
+//! N      = 24 fresh random bytes
+//! header = 0x01 || key_id || N                                       (29 bytes)
+//! MK     = HKDF-Expand(PRK, "client-session/v1 message-key" || N[0..12], 32 bytes)
+//! flags  = 0x01 if the body is raw-DEFLATE compressed, else 0x00
+//! P      = flags || created_at (8) || expires_at (8) || body or DEFLATE(body)
+//! C || T = AES-256-GCM(key = MK, nonce = N[12..24], aad = header || ctx, P)
+//! value  = base64url(header || C || T)
+//! ```
+//!
+//! Every cookie is encrypted under its own key, derived from 96 random bits,
+//! with a GCM nonce made of 96 more. Plain AES-GCM with random nonces must
+//! stop at about 2^32 messages per key; here a (key, nonce) pair repeats only
+//! if 192 random bits do, so the number of cookies a key may seal is not a
+//! practical limit. The header is authenticated, so neither the version nor the
+//! key id can be swapped, and `ctx` in the associated data stops a cookie
+//! sealed under one name or purpose from opening under another.
+//!
+//! The body is compressed only when that makes it smaller (and, by default,
+//! only when it is large enough for compression to be worth its cost).
+//! `created_at` is kept across re-seals; `expires_at` moves with each seal.
+//!
+//! # Opening
+//! A value is rejected — the request simply has no session — at the first
+//! failing step, with a coarse [`RejectReason`]:
+//!
+//! 1. strict base64url (no `=`, URL-safe alphabet only, unused trailing bits
+//!    zero) of at least 62 bytes (29 header + 17 + 16 tag) → [`Malformed`](RejectReason::Malformed);
+//!    a value that could not hold a body within the limit → [`TooLarge`](RejectReason::TooLarge);
+//! 2. version byte `0x01` → [`UnsupportedVersion`](RejectReason::UnsupportedVersion);
+//! 3. `key_id` names a key of the ring → [`UnknownKey`](RejectReason::UnknownKey);
+//! 4. the GCM tag verifies (constant-time, inside `aes-gcm`) → [`Unauthenticated`](RejectReason::Unauthenticated);
+//! 5. no flag bit other than bit 0 → [`InvalidBody`](RejectReason::InvalidBody);
+//! 6. `now < expires_at`, `created_at <= now + leeway`, and, with an absolute
+//!    lifetime, `now < created_at + lifetime` → [`Expired`](RejectReason::Expired);
+//! 7. a compressed body inflates to at most the body limit (inflation stops
+//!    at the limit) and an uncompressed one is at most the limit → [`TooLarge`](RejectReason::TooLarge),
+//!    or [`InvalidBody`](RejectReason::InvalidBody) for broken DEFLATE;
+//! 8. the body is UTF-8 JSON whose top level is an object → [`InvalidBody`](RejectReason::InvalidBody).
+//!
+//! A cookie opened with a key other than the primary should be sealed again
+//! with the primary (the HTTP layer does), so old keys fall out of use.
+//!
+//! Chunking a value across several cookies is described in [`crate::chunk`].
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+
+use crate::compress::{self, InflateError};
+use crate::data::SessionData;
+use crate::error::{RejectReason, SealError};
+use crate::key::{Key, KeyId};
+use crate::keyring::Keyring;
+
+/// The version byte of this format.
+pub const VERSION: u8 = 0x01;
+/// Bytes of header: version, key id, 24-byte nonce.
+const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
+const NONCE_LEN: usize = 24;
+/// Bytes of flags and the two timestamps at the start of the plaintext.
+const PREFIX_LEN: usize = 1 + 8 + 8;
+const TAG_LEN: usize = 16;
+/// The smallest possible sealed value, decoded: an empty body.
+const MIN_SEALED_LEN: usize = HEADER_LEN + PREFIX_LEN + TAG_LEN;
+const FLAG_DEFLATE: u8 = 0x01;
+
+/// Default largest session body, uncompressed: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Default tolerance for clocks of different servers: 60 s.
+pub const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(60);
+/// Default size from which a body is offered to DEFLATE (see BENCHMARKS.md for the measurement).
+pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 256;
+
+/// Whether bodies are compressed before sealing.
+///
+/// Compression leaks the body's compressibility through the cookie's length
+/// (a CRIME/BREACH-style side channel, see SECURITY.md): turn it off when a
+/// session holds secrets next to data an attacker chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Never compress.
+    Off,
+    /// Compress bodies of at least this many bytes, and keep the result only
+    /// when it is smaller.
+    Above(usize),
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression::Above(DEFAULT_COMPRESSION_THRESHOLD)
+    }
+}
+
+/// A cookie value that opened: its body, timestamps and which key sealed it.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    data: SessionData,
+    created_at: u64,
+    expires_at: u64,
+    key_index: usize,
+}
+
+impl OpenedSession {
+    /// The session body.
+    #[must_use]
+    pub fn data(&self) -> &SessionData {
+        &self.data
+    }
+
+    /// Takes the session body.
+    #[must_use]
+    pub fn into_data(self) -> SessionData {
+        self.data
+    }
+
+    /// When the session was first created (Unix seconds).
+    #[must_use]
+    pub fn created_at(&self) -> u64 {
+        self.created_at
+    }
+
+    /// When the session expires unless sealed again (Unix seconds).
+    #[must_use]
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// Position in the key ring of the key that sealed it; 0 is the primary.
+    #[must_use]
+    pub fn key_index(&self) -> usize {
+        self.key_index
+    }
+}
+
+/// Seals and opens session values: the wire format without HTTP.
+///
+/// Use it to share sessions with frameworks other than tower; the
+/// [`SessionLayer`](crate::SessionLayer) uses it underneath.
+///
+/// ```
+/// use client_session::{Key, Keyring, SessionCodec, SessionData};
+///
+/// let codec = SessionCodec::new(Keyring::single(Key::generate()), "session");
+/// let mut data = SessionData::new();
+/// data.insert("user", "alice")?;
+/// let now = 1_700_000_000;
+/// let value = codec.seal(&data, now, now + 3600)?;
+/// let opened = codec.open(&value, now + 10).expect("fresh cookie opens");
+/// assert_eq!(opened.data().get::<String>("user")?, Some("alice".into()));
+/// // The same value under another cookie name (context) does not open.
+/// let other = SessionCodec::new(codec.keyring().clone(), "other");
+/// assert!(other.open(&value, now + 10).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SessionCodec {
+    keyring: Keyring,
+    context: Box<[u8]>,
+    body_limit: usize,
+    leeway: u64,
+    absolute_lifetime: Option<u64>,
+    compression: Compression,
+}
+
+impl SessionCodec {
+    /// A codec sealing with `keyring`'s primary key for `context` (by
+    /// convention the cookie name), with default limits.
+    #[must_use]
+    pub fn new(keyring: Keyring, context: impl Into<String>) -> SessionCodec {
+        SessionCodec {
+            keyring,
+            context: context.into().into_bytes().into_boxed_slice(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            leeway: DEFAULT_CLOCK_LEEWAY.as_secs(),
+            absolute_lifetime: None,
+            compression: Compression::default(),
+        }
+    }
+
+    /// Largest accepted body, uncompressed, in bytes (default 64 KiB).
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> SessionCodec {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How far in the future `created_at` may be, for clock skew between servers (default 60 s).
+    #[must_use]
+    pub fn with_clock_leeway(mut self, leeway: Duration) -> SessionCodec {
+        self.leeway = leeway.as_secs();
+        self
+    }
+
+    /// Rejects sessions older than `lifetime` since `created_at`, however often renewed.
+    #[must_use]
+    pub fn with_absolute_lifetime(mut self, lifetime: Option<Duration>) -> SessionCodec {
+        self.absolute_lifetime = lifetime.map(|d| d.as_secs());
+        self
+    }
+
+    /// When to compress (default: bodies from 256 bytes, when it helps).
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> SessionCodec {
+        self.compression = compression;
+        self
+    }
+
+    /// The key ring.
+    #[must_use]
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Seals `data` with the primary key.
+    ///
+    /// # Errors
+    /// [`SealError::BodyTooLarge`] when the JSON body is over the body limit.
+    pub fn seal(
+        &self,
+        data: &SessionData,
+        created_at: u64,
+        expires_at: u64,
+    ) -> Result<String, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        // ThreadRng: ChaCha12 seeded from the OS and reseeded every 64 KiB; no syscall per cookie.
+        rand::rng().fill_bytes(&mut nonce);
+        let body = self.encode_body(data)?;
+        Ok(seal_with_nonce(
+            self.keyring.primary(),
+            &self.context,
+            &nonce,
+            created_at,
+            expires_at,
+            &body,
+        ))
+    }
+
+    /// The length in bytes of the value [`seal`](Self::seal) would return for `data`.
+    ///
+    /// # Errors
+    /// As [`seal`](Self::seal).
+    pub fn sealed_len(&self, data: &SessionData) -> Result<usize, SealError> {
+        let body = self.encode_body(data)?;
+        Ok(encoded_len(MIN_SEALED_LEN + body.payload.len()))
+    }
+
+    fn encode_body(&self, data: &SessionData) -> Result<EncodedBody, SealError> {
+        let mut json = Vec::with_capacity(data.json_len_hint());
+        data.write_json(&mut json);
+        if json.len() > self.body_limit {
+            return Err(SealError::BodyTooLarge {
+                len: json.len(),
+                limit: self.body_limit,
+            });
+        }
+        Ok(EncodedBody::choose(json, self.compression))
+    }
+
+    /// Opens a cookie value at time `now` (Unix seconds).
+    ///
+    /// # Errors
+    /// The first failing check's [`RejectReason`]; see the module docs.
+    pub fn open(&self, value: &str, now: u64) -> Result<OpenedSession, RejectReason> {
+        if value.len() > encoded_len(MIN_SEALED_LEN + self.body_limit) {
+            return Err(RejectReason::TooLarge);
+        }
+        let mut sealed = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| RejectReason::Malformed)?;
+        if sealed.len() < MIN_SEALED_LEN {
+            return Err(RejectReason::Malformed);
+        }
+        if sealed[0] != VERSION {
+            return Err(RejectReason::UnsupportedVersion);
+        }
+        let key_id = KeyId::from_bytes(sealed[1..5].try_into().expect("4 bytes"));
+        let (key_index, key) = self.keyring.find(key_id).ok_or(RejectReason::UnknownKey)?;
+
+        let (header, rest) = sealed.split_at_mut(HEADER_LEN);
+        let (ciphertext, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        with_aad(header, &self.context, |aad| {
+            cipher(key, &header[5..17])
+                .decrypt_inout_detached(
+                    nonce_of(header),
+                    aad,
+                    ciphertext.into(),
+                    <&Tag>::try_from(&*tag).expect("16 bytes"),
+                )
+                .map_err(|_| RejectReason::Unauthenticated)
+        })?;
+
+        let plaintext = &sealed[HEADER_LEN..sealed.len() - TAG_LEN];
+        let flags = plaintext[0];
+        if flags & !FLAG_DEFLATE != 0 {
+            return Err(RejectReason::InvalidBody);
+        }
+        let created_at = u64::from_be_bytes(plaintext[1..9].try_into().expect("8 bytes"));
+        let expires_at = u64::from_be_bytes(plaintext[9..17].try_into().expect("8 bytes"));
+        self.check_times(created_at, expires_at, now)?;
+
+        let stored = &plaintext[PREFIX_LEN..];
+        let body: Cow<'_, [u8]> = if flags & FLAG_DEFLATE != 0 {
+            Cow::Owned(
+                compress::inflate(stored, self.body_limit).map_err(|err| match err {
+                    InflateError::TooLarge => RejectReason::TooLarge,
+                    InflateError::Invalid => RejectReason::InvalidBody,
+                })?,
+            )
+        } else if stored.len() > self.body_limit {
+            return Err(RejectReason::TooLarge);
+        } else {
+            Cow::Borrowed(stored)
+        };
+        let data = SessionData::from_json(&body).map_err(|_| RejectReason::InvalidBody)?;
+        Ok(OpenedSession {
+            data,
+            created_at,
+            expires_at,
+            key_index,
+        })
+    }
+
+    fn check_times(&self, created_at: u64, expires_at: u64, now: u64) -> Result<(), RejectReason> {
+        let expired = now >= expires_at
+            || created_at > now.saturating_add(self.leeway)
+            || self
+                .absolute_lifetime
+                .is_some_and(|lifetime| now >= created_at.saturating_add(lifetime));
+        if expired {
+            Err(RejectReason::Expired)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A body ready to seal: the flags byte and the stored bytes.
+struct EncodedBody {
+    flags: u8,
+    payload: Vec<u8>,
+}
+
+impl EncodedBody {
+    fn choose(json: Vec<u8>, compression: Compression) -> EncodedBody {
+        if let Compression::Above(threshold) = compression
+            && json.len() >= threshold
+        {
+            let packed = compress::deflate(&json);
+            if packed.len() < json.len() {
+                return EncodedBody {
+                    flags: FLAG_DEFLATE,
+                    payload: packed,
+                };
+            }
+        }
+        EncodedBody {
+            flags: 0,
+            payload: json,
+        }
+    }
+}
+
+/// Seals an already-encoded body with a given nonce. Crate-private: only
+/// [`SessionCodec::seal`] (with a fresh random nonce) and the crate's own
+/// test-vector tests may choose the nonce.
+fn seal_with_nonce(
+    key: &Key,
+    context: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    created_at: u64,
+    expires_at: u64,
+    body: &EncodedBody,
+) -> String {
+    let mut sealed = Vec::with_capacity(MIN_SEALED_LEN + body.payload.len());
+    sealed.push(VERSION);
+    sealed.extend_from_slice(&key.id().to_bytes());
+    sealed.extend_from_slice(nonce);
+    sealed.push(body.flags);
+    sealed.extend_from_slice(&created_at.to_be_bytes());
+    sealed.extend_from_slice(&expires_at.to_be_bytes());
+    sealed.extend_from_slice(&body.payload);
+
+    let (header, plaintext) = sealed.split_at_mut(HEADER_LEN);
+    let tag = with_aad(header, context, |aad| {
+        cipher(key, &header[5..17])
+            .encrypt_inout_detached(nonce_of(header), aad, plaintext.into())
+            .expect("a session body is far below GCM's 64 GiB message limit")
+    });
+    sealed.extend_from_slice(&tag);
+    URL_SAFE_NO_PAD.encode(&sealed)
+}
+
+/// The per-cookie cipher, keyed with the message key derived from `kdf_nonce`.
+fn cipher(key: &Key, kdf_nonce: &[u8]) -> Aes256Gcm {
+    let message_key = key.message_key(kdf_nonce);
+    Aes256Gcm::new((&*message_key).into())
+}
+
+fn nonce_of(header: &[u8]) -> &Nonce<aes_gcm::aead::consts::U12> {
+    <&Nonce<_>>::try_from(&header[17..HEADER_LEN]).expect("12 bytes")
+}
+
+/// Runs `f` with `header || context` as one slice, on the stack when it fits.
+fn with_aad<R>(header: &[u8], context: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    const STACK: usize = 128;
+    let len = header.len() + context.len();
+    if len <= STACK {
+        let mut aad = [0u8; STACK];
+        aad[..header.len()].copy_from_slice(header);
+        aad[header.len()..len].copy_from_slice(context);
+        f(&aad[..len])
+    } else {
+        f(&[header, context].concat())
+    }
+}
+
+/// Length of unpadded base64 for `n` bytes.
+const fn encoded_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+#[cfg(test)]
+#[path = "format_vectors.rs"]
+mod format_vectors;
