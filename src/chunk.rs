@@ -142,6 +142,19 @@ pub fn chunk_count(name_len: usize, value_len: usize) -> usize {
     }
 }
 
+/// Total bytes of all `name=value` pairs [`split`] makes of a value of
+/// `value_len` bytes under a name of `name_len` bytes.
+#[must_use]
+pub fn total_pair_bytes(name_len: usize, value_len: usize) -> usize {
+    let count = chunk_count(name_len, value_len);
+    if count == 1 {
+        return name_len + 1 + value_len;
+    }
+    let separators = count * (name_len + 2);
+    let indices = decimal_digits(count) + (1..count).map(decimal_digits).sum::<usize>();
+    value_len + separators + indices
+}
+
 /// `name=value` pairs of `Cookie` header values, trimmed; pairs without `=` are skipped.
 fn pairs<'h>(
     headers: impl Iterator<Item = &'h [u8]>,

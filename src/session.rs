@@ -1,0 +1,258 @@
+//! The `Session` handle that handlers use: typed access, dirty tracking,
+//! lazy opening of the cookie.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::SessionConfig;
+use crate::data::SessionData;
+use crate::error::{SealError, ValueError};
+
+/// The session of the current request.
+///
+/// The [`SessionLayer`](crate::SessionLayer) puts one in every request's
+/// extensions (and, with the `axum` feature, it is an extractor). Clones are
+/// cheap and share the same state, so a clone kept by a handler and the one the
+/// layer reads when the response leaves are the same session.
+///
+/// The cookie is opened on first use: a handler that never touches the
+/// session costs no decryption. A cookie that does not open (forged, expired,
+/// sealed by an unknown key…) is indistinguishable, here, from no cookie.
+///
+/// # Concurrent requests
+/// Each request gets its own copy of the session from the cookie it carried.
+/// When two requests of one browser modify the session at the same time, the
+/// response that arrives last sets the cookie (last write wins) and the other
+/// change is lost. Keep values that many concurrent requests update (counters,
+/// carts edited from several tabs) in a database keyed by a user id stored in
+/// the session, or make updates idempotent.
+#[derive(Clone)]
+pub struct Session {
+    // A std Mutex: held only for short, non-async sections within one request,
+    // never across an .await, so it cannot block the runtime.
+    state: Arc<Mutex<State>>,
+}
+
+/// What the layer knows when the request arrives.
+pub(crate) struct State {
+    pub(crate) config: Arc<SessionConfig>,
+    /// The time of the request, read once.
+    pub(crate) now: u64,
+    /// The cookie's joined value, until it is opened.
+    pub(crate) pending: Option<String>,
+    pub(crate) loaded: bool,
+    pub(crate) data: SessionData,
+    /// Timestamps of the session the cookie carried, when it opened.
+    pub(crate) opened: Option<Opened>,
+    /// The request carried a cookie under the session's name (valid or not),
+    /// or chunk cookies: a response ending the session must expire them.
+    pub(crate) had_cookie: bool,
+    pub(crate) highest_chunk: usize,
+    pub(crate) modified: bool,
+    /// `regenerate()` or `destroy()` was called: the old session is gone.
+    pub(crate) renewed_identity: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Opened {
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: u64,
+    pub(crate) key_index: usize,
+}
+
+impl Session {
+    pub(crate) fn new(state: State) -> Session {
+        Session {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    /// Locks the state and opens the cookie if that has not happened yet.
+    fn loaded(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        state.load();
+        state
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A handler that panicked while holding the lock leaves consistent
+        // data behind (every write is a single assignment), so poison is ignored.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The value at `key` as a `T`, or `None` when there is none.
+    ///
+    /// A stored value that is not a `T` also gives `None` (and a `warn` log);
+    /// use [`try_get`](Self::try_get) to see that error.
+    #[must_use]
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.try_get(key).unwrap_or_else(|err| {
+            tracing::warn!(key, %err, "session value has an unexpected type");
+            None
+        })
+    }
+
+    /// The value at `key` as a `T`; `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// [`ValueError::Deserialize`] when the stored JSON is not a `T`.
+    pub fn try_get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
+        self.loaded().data.get(key)
+    }
+
+    /// Stores `value` at `key`. Storing a value equal to the current one does
+    /// not count as a change (no `Set-Cookie` for it).
+    ///
+    /// # Errors
+    /// [`ValueError::Serialize`] when `value` cannot be represented as JSON.
+    pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ValueError> {
+        let mut state = self.loaded();
+        if state.data.insert(key, value)? {
+            state.modified = true;
+        }
+        Ok(())
+    }
+
+    /// Removes the value at `key` and returns it as a `T` (`None` when there
+    /// was none or it was not a `T`; it is removed either way).
+    pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let mut state = self.loaded();
+        let value = state.data.get(key).ok().flatten();
+        if state.data.remove(key) {
+            state.modified = true;
+        }
+        value
+    }
+
+    /// Removes every value; the session keeps its creation time.
+    pub fn clear(&self) {
+        let mut state = self.loaded();
+        if state.data.clear() {
+            state.modified = true;
+        }
+    }
+
+    /// Ends the session: the response expires the cookie, every chunk of it.
+    /// Values inserted afterwards start a new session.
+    pub fn destroy(&self) {
+        let mut state = self.loaded();
+        state.data.clear();
+        state.opened = None;
+        state.modified = true;
+        state.renewed_identity = true;
+    }
+
+    /// Starts a new session with nothing of the old one: no values and a new
+    /// creation time, so the absolute lifetime counts from now. Call it at
+    /// login (and at any change of privilege) so a session fixed by an attacker
+    /// before login is worthless after it.
+    pub fn regenerate(&self) {
+        self.destroy();
+    }
+
+    /// Whether the request came with a session cookie that opened.
+    #[must_use]
+    pub fn had_valid_cookie(&self) -> bool {
+        let state = self.loaded();
+        state.opened.is_some() && !state.renewed_identity
+    }
+
+    /// When the session was created; `None` for a session this request starts.
+    #[must_use]
+    pub fn created_at(&self) -> Option<SystemTime> {
+        self.loaded().opened.map(|o| unix(o.created_at))
+    }
+
+    /// When the session's cookie, as the request carried it, expires if not
+    /// sealed again; `None` for a session this request starts.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.loaded().opened.map(|o| unix(o.expires_at))
+    }
+
+    /// The keys of the session's values, sorted.
+    #[must_use]
+    pub fn keys(&self) -> Vec<String> {
+        self.loaded().data.keys().map(str::to_owned).collect()
+    }
+
+    /// Whether the session holds no value.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.loaded().data.is_empty()
+    }
+
+    /// The total `name=value` bytes the session's cookie(s) would take if
+    /// sealed now. Compare it with
+    /// [`SessionConfig::max_cookie_bytes`]: a session over that limit is not
+    /// written, and the layer answers 500 instead.
+    ///
+    /// # Errors
+    /// [`SealError::BodyTooLarge`] when the body is over the body limit.
+    pub fn encoded_len(&self) -> Result<usize, SealError> {
+        let state = self.loaded();
+        let value_len = state.config.codec.sealed_len(&state.data)?;
+        Ok(crate::writer::cookie_bytes(
+            &state.config.cookie_name,
+            value_len,
+        ))
+    }
+
+    /// Whether the session, sealed now, would fit the configured cookie limits.
+    #[must_use]
+    pub fn fits(&self) -> bool {
+        let limit = self.lock().config.max_cookie_bytes;
+        self.encoded_len().is_ok_and(|len| len <= limit)
+    }
+}
+
+impl State {
+    pub(crate) fn load(&mut self) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let Some(value) = self.pending.take() else {
+            return;
+        };
+        match self.config.codec.open(&value, self.now) {
+            Ok(session) => {
+                self.opened = Some(Opened {
+                    created_at: session.created_at(),
+                    expires_at: session.expires_at(),
+                    key_index: session.key_index(),
+                });
+                self.data = session.into_data();
+            }
+            Err(reason) => {
+                tracing::debug!(
+                    reason = reason.as_str(),
+                    "session cookie rejected; request has no session"
+                );
+            }
+        }
+    }
+}
+
+fn unix(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+impl fmt::Debug for Session {
+    /// Shows the state and the keys, never the values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Session")
+            .field("loaded", &state.loaded)
+            .field("data", &state.data)
+            .field("opened", &state.opened)
+            .field("modified", &state.modified)
+            .finish_non_exhaustive()
+    }
+}

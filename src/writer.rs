@@ -1,0 +1,124 @@
+//! What goes back to the browser: the decision whether a response carries
+//! `Set-Cookie`, and the headers themselves.
+//!
+//! A response carries the session cookie only when something requires it:
+//!
+//! * the handler changed the session and it is not empty → seal and send it;
+//! * it became empty, or was destroyed, and the request had a cookie → expire
+//!   the cookie and every chunk of it (`Max-Age=0`);
+//! * it opened with a key other than the primary → seal it again with the
+//!   primary, so old keys fall out of use within one idle timeout;
+//! * the handler read it and less than the renewal fraction of its idle
+//!   window remains → seal it again with a new `expires_at`.
+//!
+//! A session the handler never touched produces nothing, whatever the cookie.
+
+use std::fmt::Write as _;
+
+use http::HeaderValue;
+
+use crate::chunk;
+use crate::session::State;
+
+/// The layer's verdict for one response.
+pub(crate) enum Writeback {
+    /// No `Set-Cookie`.
+    Nothing,
+    /// Append these `Set-Cookie` values.
+    Cookies(Vec<HeaderValue>),
+    /// The session cannot be stored in cookies within the limits: answer 500.
+    TooLarge,
+}
+
+/// Total `name=value` bytes of the cookies for a sealed value of `value_len` bytes.
+pub(crate) fn cookie_bytes(name: &str, value_len: usize) -> usize {
+    chunk::total_pair_bytes(name.len(), value_len)
+}
+
+pub(crate) fn finish(state: &State) -> Writeback {
+    if !state.loaded {
+        return Writeback::Nothing;
+    }
+    let config = &*state.config;
+    let now = state.now;
+    if state.data.is_empty() {
+        return if state.had_cookie && state.modified {
+            Writeback::Cookies(expire_from(state, 0))
+        } else {
+            Writeback::Nothing
+        };
+    }
+    let renewal_due = state.opened.is_some_and(|o| {
+        let remaining = o.expires_at.saturating_sub(now);
+        (remaining as f64) < config.idle_timeout as f64 * config.renew_fraction
+    });
+    let foreign_key = state.opened.is_some_and(|o| o.key_index != 0);
+    if !(state.modified || foreign_key || renewal_due) {
+        return Writeback::Nothing;
+    }
+
+    let created_at = state.opened.map_or(now, |o| o.created_at);
+    let expires_at = now.saturating_add(config.idle_timeout);
+    let value = match config.codec.seal(&state.data, created_at, expires_at) {
+        Ok(value) => value,
+        Err(err) => {
+            tracing::error!(%err, "session not saved: body over the body limit; answering 500");
+            return Writeback::TooLarge;
+        }
+    };
+    let pairs = chunk::split(&config.cookie_name, &value);
+    let total = cookie_bytes(&config.cookie_name, value.len());
+    if pairs.len() > config.max_chunks || total > config.max_cookie_bytes {
+        tracing::error!(
+            cookie_bytes = total,
+            max_cookie_bytes = config.max_cookie_bytes,
+            chunks = pairs.len(),
+            max_chunks = config.max_chunks,
+            body_bytes = state.data.json_len_hint(),
+            "session not saved: too large for its cookies; answering 500"
+        );
+        return Writeback::TooLarge;
+    }
+
+    let max_age = (!config.ephemeral).then(|| {
+        let limit = config
+            .absolute_lifetime
+            .map_or(expires_at, |l| expires_at.min(created_at.saturating_add(l)));
+        limit.saturating_sub(now)
+    });
+    let mut headers: Vec<HeaderValue> = pairs
+        .iter()
+        .map(|(name, value)| render(name, value, max_age, &config.attributes))
+        .collect();
+    headers.extend(expire_from(state, pairs.len()));
+    Writeback::Cookies(headers)
+}
+
+/// `Set-Cookie` values expiring chunk `from` and every later chunk the
+/// request carried (chunk 0 is the cookie named exactly like the session).
+fn expire_from(state: &State, from: usize) -> Vec<HeaderValue> {
+    let config = &*state.config;
+    (from..=state.highest_chunk)
+        .map(|i| {
+            let name = if i == 0 {
+                config.cookie_name.clone()
+            } else {
+                format!("{}.{i}", config.cookie_name)
+            };
+            render(&name, "", Some(0), &config.attributes)
+        })
+        .collect()
+}
+
+fn render(name: &str, value: &str, max_age: Option<u64>, attributes: &str) -> HeaderValue {
+    let mut header = String::with_capacity(name.len() + value.len() + attributes.len() + 24);
+    header.push_str(name);
+    header.push('=');
+    header.push_str(value);
+    if let Some(seconds) = max_age {
+        let _ = write!(header, "; Max-Age={seconds}");
+    }
+    header.push_str(attributes);
+    HeaderValue::try_from(header)
+        .expect("names and attributes are validated tokens, values base64url")
+}
