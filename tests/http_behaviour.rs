@@ -1,0 +1,478 @@
+//! The session layer's behaviour, as a browser sees it: a real axum server on
+//! 127.0.0.1, a real HTTP client with a cookie store (reqwest), and hand-made
+//! `Cookie` headers where the test plays the attacker.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use client_session::{Compression, ManualClock, SessionConfig, SessionData};
+use common::*;
+use reqwest::StatusCode;
+
+const HOUR: u64 = 3600;
+
+fn config(clock: &ManualClock) -> client_session::SessionConfigBuilder {
+    SessionConfig::builder(ring(&[1])).clock(clock.clone())
+}
+
+#[tokio::test]
+async fn values_round_trip_through_the_browser_cookie() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let client = browser();
+    assert_eq!(
+        client
+            .get(format!("{url}/get/user"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    send_post(&client, format!("{url}/set/cart"), r#"["sku-1","sku-2"]"#).await;
+    let user = client
+        .get(format!("{url}/get/user"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cart = client
+        .get(format!("{url}/get/cart"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        (user.as_str(), cart.as_str()),
+        (r#""alice""#, r#"["sku-1","sku-2"]"#)
+    );
+}
+
+#[tokio::test]
+async fn set_cookie_has_secure_defaults_and_max_age_of_the_idle_timeout() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let response = send_post(&browser(), format!("{url}/set/user"), r#""alice""#).await;
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let cookie = &cookies[0];
+    assert!(cookie.starts_with("session="), "{cookie}");
+    assert!(
+        cookie.ends_with("; Max-Age=86400; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn max_age_mirrors_the_absolute_lifetime_when_it_ends_first() {
+    let clock = ManualClock::new(NOW);
+    let url =
+        app_with(config(&clock).absolute_lifetime(Some(Duration::from_secs(30 * 3600)))).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/n"), "1").await;
+    clock.advance(20 * HOUR);
+    let response = send_post(&client, format!("{url}/set/n"), "2").await;
+    let cookie = &set_cookies(&response)[0];
+    assert_eq!(
+        attribute(cookie, "Max-Age").as_deref(),
+        Some("36000"),
+        "10 h of absolute lifetime left: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn an_ephemeral_cookie_has_no_max_age_but_still_expires_on_the_server() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(config(&clock).ephemeral(true)).await;
+    let client = browser();
+    let response = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    assert_eq!(attribute(&set_cookies(&response)[0], "Max-Age"), None);
+    clock.advance(24 * HOUR);
+    let status = client
+        .get(format!("{url}/get/user"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "idle timeout enforced from the sealed expiry"
+    );
+}
+
+#[tokio::test]
+async fn reading_or_writing_an_equal_value_sends_no_set_cookie() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let read = client.get(format!("{url}/get/user")).send().await.unwrap();
+    assert!(set_cookies(&read).is_empty(), "read only");
+    let same = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    assert!(set_cookies(&same).is_empty(), "equal value is not a change");
+    let untouched = client.get(format!("{url}/untouched")).send().await.unwrap();
+    assert!(
+        set_cookies(&untouched).is_empty(),
+        "handler never touched the session"
+    );
+}
+
+#[tokio::test]
+async fn forged_tampered_and_garbage_cookies_are_anonymous_never_5xx() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(config(&clock)).await;
+    let client = browser();
+    let response = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let genuine = as_cookie_header(&set_cookies(&response));
+    let value = genuine.strip_prefix("session=").unwrap().to_owned();
+    let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let tampered = URL_SAFE_NO_PAD.encode(&bytes);
+    let other_key = {
+        let codec = client_session::SessionCodec::new(ring(&[2]), "session");
+        let mut data = SessionData::new();
+        data.insert("user", "mallory").unwrap();
+        codec.seal(&data, NOW, NOW + HOUR).unwrap()
+    };
+    let other_name = format!("othername={value}");
+    let cases: &[(&str, String)] = &[
+        ("tampered tag", format!("session={tampered}")),
+        (
+            "sealed by a key not in the ring",
+            format!("session={other_key}"),
+        ),
+        (
+            "truncated",
+            format!("session={}", &value[..value.len() - 5]),
+        ),
+        ("not base64", "session=hello world!".to_owned()),
+        ("empty", "session=".to_owned()),
+        ("absurd chunk count", "session=999999999.AAAA".to_owned()),
+        ("missing chunk", format!("session=2.{value}")),
+        ("moved to another name", other_name),
+    ];
+    let bare = bare_client();
+    for (name, cookie) in cases {
+        let response = bare
+            .get(format!("{url}/get/user"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "case {name:?}: anonymous"
+        );
+        assert!(
+            set_cookies(&response).is_empty(),
+            "case {name:?}: no Set-Cookie when the handler doesn't write"
+        );
+    }
+    // A handler that writes replaces the bad cookie with a fresh session.
+    let response = send_post(&bare, format!("{url}/set/user"), r#""bob""#).await;
+    assert_eq!(set_cookies(&response).len(), 1);
+    // The genuine cookie still works, and expires after the idle timeout.
+    let ok = bare
+        .get(format!("{url}/get/user"))
+        .header("cookie", &genuine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    clock.advance(24 * HOUR);
+    let expired = bare
+        .get(format!("{url}/get/user"))
+        .header("cookie", &genuine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::NOT_FOUND, "expired");
+}
+
+#[tokio::test]
+async fn a_cookie_sealed_by_a_secondary_key_is_accepted_and_resealed_with_the_primary() {
+    let clock = ManualClock::new(NOW);
+    // Before rotation: the old key 1 is primary.
+    let old = app_with(SessionConfig::builder(ring(&[1])).clock(clock.clone())).await;
+    let response = send_post(&bare_client(), format!("{old}/set/user"), r#""alice""#).await;
+    let sealed_by_old = as_cookie_header(&set_cookies(&response));
+    let key_id = |cookie: &str| {
+        let value = cookie.strip_prefix("session=").unwrap();
+        URL_SAFE_NO_PAD.decode(value).unwrap()[1..5].to_vec()
+    };
+    assert_eq!(key_id(&sealed_by_old), key(1).id().to_bytes());
+
+    // After promoting key 2: [2, 1].
+    let new = app_with(SessionConfig::builder(ring(&[2, 1])).clock(clock.clone())).await;
+    let response = bare_client()
+        .get(format!("{new}/get/user"))
+        .header("cookie", &sealed_by_old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#""alice""#,
+        "the old key still opens"
+    );
+    let response = bare_client()
+        .get(format!("{new}/get/user"))
+        .header("cookie", &sealed_by_old)
+        .send()
+        .await
+        .unwrap();
+    let resealed = as_cookie_header(&set_cookies(&response));
+    assert_eq!(
+        key_id(&resealed),
+        key(2).id().to_bytes(),
+        "re-sealed with the new primary on a read"
+    );
+
+    // With key 1 dropped, the re-sealed cookie still opens; the old one doesn't.
+    let dropped = app_with(SessionConfig::builder(ring(&[2])).clock(clock.clone())).await;
+    let get = |cookie: String| {
+        let url = format!("{dropped}/get/user");
+        async move {
+            bare_client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(get(resealed).await, StatusCode::OK);
+    assert_eq!(get(sealed_by_old).await, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn renewal_happens_only_past_the_configured_fraction_of_the_idle_window() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(
+        config(&clock)
+            .idle_timeout(Duration::from_secs(10 * HOUR))
+            .renew_when_remaining(0.5),
+    )
+    .await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    clock.advance(4 * HOUR); // 6 h of 10 left: more than half
+    let early = client.get(format!("{url}/get/user")).send().await.unwrap();
+    assert!(set_cookies(&early).is_empty(), "not renewed with 60% left");
+    clock.advance(2 * HOUR); // 4 h left: less than half
+    let due = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let cookies = set_cookies(&due);
+    assert_eq!(cookies.len(), 1, "renewed with 40% left");
+    assert_eq!(attribute(&cookies[0], "Max-Age").as_deref(), Some("36000"));
+    // The renewed cookie carries the session past the original expiry.
+    clock.advance(9 * HOUR);
+    let later = client.get(format!("{url}/get/user")).send().await.unwrap();
+    assert_eq!(
+        later.status(),
+        StatusCode::OK,
+        "alive 15 h after login thanks to renewal"
+    );
+    let meta = json(client.get(format!("{url}/meta")).send().await.unwrap()).await;
+    assert_eq!(meta["created_at"], NOW, "renewal keeps created_at");
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_ends_a_session_however_often_it_was_renewed() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(
+        config(&clock)
+            .idle_timeout(Duration::from_secs(2 * HOUR))
+            .absolute_lifetime(Some(Duration::from_secs(8 * HOUR)))
+            .renew_when_remaining(1.0),
+    )
+    .await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    for hour in 1..8 {
+        clock.advance(HOUR);
+        let response = client.get(format!("{url}/get/user")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "hour {hour}");
+        assert_eq!(set_cookies(&response).len(), 1, "hour {hour}: renewed");
+    }
+    clock.advance(HOUR); // 8 h after creation
+    let response = client.get(format!("{url}/get/user")).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "absolute lifetime reached"
+    );
+}
+
+#[tokio::test]
+async fn regenerate_starts_a_new_session_with_a_new_created_at() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(config(&clock)).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/pre_login"), "true").await;
+    clock.advance(HOUR);
+    send_post(&client, format!("{url}/regenerate"), "").await;
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let meta = json(client.get(format!("{url}/meta")).send().await.unwrap()).await;
+    assert_eq!(meta["created_at"], NOW + HOUR);
+    assert_eq!(
+        meta["keys"],
+        serde_json::json!(["user"]),
+        "nothing of the old session survives"
+    );
+}
+
+#[tokio::test]
+async fn destroy_and_emptying_expire_the_cookie() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let response = send_post(&client, format!("{url}/destroy"), "").await;
+    assert_eq!(
+        set_cookies(&response),
+        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+    );
+    assert_eq!(
+        client
+            .get(format!("{url}/get/user"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let response = send_post(&client, format!("{url}/remove/user"), "").await;
+    assert_eq!(
+        attribute(&set_cookies(&response)[0], "Max-Age").as_deref(),
+        Some("0"),
+        "empty session"
+    );
+    // Without a cookie there is nothing to expire.
+    let response = send_post(&bare_client(), format!("{url}/destroy"), "").await;
+    assert!(set_cookies(&response).is_empty());
+}
+
+#[tokio::test]
+async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie() {
+    let url = app_with(config(&ManualClock::new(NOW)).compression(Compression::Off)).await;
+    let client = browser();
+    let response = send_post(&client, format!("{url}/grow/5000"), "").await;
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies[0].starts_with("session=2."),
+        "{}",
+        &cookies[0][..20]
+    );
+    assert!(
+        cookies[1].starts_with("session.1="),
+        "{}",
+        &cookies[1][..20]
+    );
+    for cookie in &cookies {
+        let pair = cookie.split(';').next().unwrap();
+        assert!(pair.len() <= 4096, "each name=value fits a browser cookie");
+    }
+    let blob = client
+        .get(format!("{url}/get/blob"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        blob,
+        format!("\"{}\"", incompressible(5000)),
+        "joined back whole"
+    );
+
+    let response = send_post(&client, format!("{url}/grow/10"), "").await;
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(!cookies[0].contains("session=2."), "one cookie again");
+    assert!(
+        cookies[1].starts_with("session.1=; Max-Age=0;"),
+        "stale chunk expired: {}",
+        cookies[1]
+    );
+    let blob = client
+        .get(format!("{url}/get/blob"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(blob, format!("\"{}\"", incompressible(10)));
+
+    send_post(&client, format!("{url}/grow/5000"), "").await;
+    let response = send_post(&client, format!("{url}/destroy"), "").await;
+    let expired: Vec<_> = set_cookies(&response)
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        expired,
+        ["session=", "session.1="],
+        "logout clears every chunk"
+    );
+}
+
+#[tokio::test]
+async fn a_session_over_the_cap_answers_500_and_the_old_cookie_stays_valid() {
+    let url = app_with(config(&ManualClock::new(NOW)).compression(Compression::Off)).await;
+    let client = browser();
+    send_post(&client, format!("{url}/grow/3000"), "").await;
+    let size: String = client
+        .get(format!("{url}/size"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(size.ends_with(" true"), "{size}");
+    let response = send_post(&client, format!("{url}/grow/6000"), "").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    let blob = client
+        .get(format!("{url}/get/blob"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(blob.len(), 3002, "the browser kept the last good session");
+}
+
+#[tokio::test]
+async fn the_handler_can_ask_for_the_encoded_size_before_writing() {
+    let url = app_with(config(&ManualClock::new(NOW)).compression(Compression::Off)).await;
+    let client = browser();
+    send_post(&client, format!("{url}/grow/1000"), "").await;
+    let response = client
+        .get(format!("{url}/size"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (len, fits) = response.split_once(' ').unwrap();
+    let len: usize = len.parse().unwrap();
+    // 1000 chars + JSON framing, sealed (62 bytes overhead), base64 (4/3), plus "session=".
+    assert!((1400..1450).contains(&len), "{len}");
+    assert_eq!(fits, "true");
+}
