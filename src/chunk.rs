@@ -206,12 +206,8 @@ mod tests {
     fn reading_table() {
         let ok = |v: &'static str| Some(Ok(Cow::Borrowed(v)));
         let bad = Some(Err(RejectReason::Malformed));
-        let cases: &[(
-            &str,
-            &str,
-            Option<Result<Cow<'_, str>, RejectReason>>,
-            usize,
-        )] = &[
+        type Expected = Option<Result<Cow<'static, str>, RejectReason>>;
+        let cases: &[(&str, &str, Expected, usize)] = &[
             ("absent", "other=1; x=2", None, 0),
             ("single", "a=1; session=abc; b=2", ok("abc"), 0),
             ("spaces trimmed", "  session = abc ;x=1", ok("abc"), 0),

@@ -72,7 +72,6 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// Starts a configuration with secure defaults around `keyring`.
-    #[must_use]
     pub fn builder(keyring: Keyring) -> SessionConfigBuilder {
         SessionConfigBuilder {
             keyring,

@@ -119,7 +119,7 @@ impl Key {
     #[must_use]
     pub fn generate_base64() -> Zeroizing<String> {
         let secret = random_secret();
-        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*secret))
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_slice()))
     }
 
     /// The key's public id.

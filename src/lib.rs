@@ -1,5 +1,99 @@
-//! Stateless, encrypted, client-side sessions. (Crate docs are written below.)
+//! Stateless, encrypted, client-side web sessions for hyper, tower and axum.
+//!
+//! The whole session — a JSON object — lives in a cookie, sealed with
+//! AES-256-GCM under a key derived per cookie with HKDF-SHA256. There is no
+//! server-side store: every instance of an application that shares the key
+//! ring (from `SESSION_KEYS`) opens every session, so sessions survive
+//! restarts and scale out behind a load balancer without Redis.
+//!
+//! * **Key rotation with key ids**: the first key of the ring seals, all open;
+//!   a cookie opened with an older key is re-sealed with the primary.
+//! * **Idle and absolute lifetimes enforced by the server** from timestamps
+//!   sealed in the cookie, never from the browser's `Max-Age`.
+//! * **Chunking** past the browser's 4 KiB per-cookie limit, with a cap.
+//! * **A published wire format** ([`format`]) with cross-language test vectors.
+//! * **Hostile input is "no session"**: a forged, expired or oversized cookie
+//!   never panics, never causes a 5xx, never allocates without bound.
+//!
+//! # Quick start (axum)
+//!
+//! ```
+//! use axum::{Router, routing::{get, post}};
+//! use client_session::{Key, Keyring, Session, SessionConfig, SessionLayer};
+//!
+//! async fn login(session: Session) -> &'static str {
+//!     session.regenerate(); // a new session at every login
+//!     session.insert("user", "alice").expect("a string serializes");
+//!     "welcome"
+//! }
+//!
+//! async fn me(session: Session) -> String {
+//!     session.get::<String>("user").unwrap_or_else(|| "anonymous".into())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In production: SessionConfig::from_env()?.build()? — the same SESSION_KEYS everywhere.
+//! let config = SessionConfig::builder(Keyring::single(Key::generate())).build()?;
+//! let app: Router = Router::new()
+//!     .route("/login", post(login))
+//!     .route("/me", get(me))
+//!     .layer(SessionLayer::new(config));
+//! # use tower::ServiceExt as _;
+//! # use axum::body::Body;
+//! # use http::Request;
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let response = app.clone()
+//!     .oneshot(Request::post("/login").body(Body::empty())?)
+//!     .await?;
+//! let set_cookie = response.headers()["set-cookie"].to_str()?;
+//! assert!(set_cookie.ends_with("; Max-Age=86400; Path=/; HttpOnly; Secure; SameSite=Lax"));
+//! let cookie = set_cookie.split(';').next().unwrap_or_default();
+//!
+//! let response = app.oneshot(Request::get("/me").header("cookie", cookie).body(Body::empty())?).await?;
+//! let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+//! assert_eq!(body, "alice");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same [`SessionLayer`] wraps any tower service whose request has a
+//! body type and whose response body implements `Default` — a hyper 1
+//! `service_fn`, a `tower::ServiceBuilder` stack; handlers find the
+//! [`Session`] in the request's extensions. Frameworks outside tower can use
+//! [`SessionCodec`] and [`chunk`] directly.
+//!
+//! # When a response carries `Set-Cookie`
+//! Only when the handler changed the session, when it emptied or destroyed a
+//! session the request carried (every chunk is expired), when the cookie was
+//! sealed by a key other than the primary, or when a session that was read
+//! has less than the renewal fraction of its idle window left. A handler
+//! that never touches the session costs no decryption.
+//!
+//! # Security model
+//! In short (SECURITY.md has the full threat model, each claim with its test):
+//!
+//! * Confidentiality and integrity of the session data against anyone without
+//!   a key; the cookie's name (the *context*) is authenticated, so a value
+//!   cannot be moved to another cookie or application.
+//! * Lifetimes are enforced by the server. A stolen cookie can still be
+//!   replayed until it expires: logout deletes the browser's copy, not
+//!   others. Keep idle timeouts short, call [`Session::regenerate`] at login.
+//! * Every failure to open a cookie is "no session" for the request, with a
+//!   coarse [`RejectReason`] in a debug log — no oracle for an attacker.
+//! * Keys never print (`Debug` shows the public [`KeyId`] only), compare in
+//!   constant time and are zeroized on drop. `unsafe` is forbidden.
+//! * Compression can leak information through the cookie's length when a
+//!   session mixes secrets with attacker-chosen data: see [`Compression`].
+//! * Concurrent requests of one browser: the last response to set the cookie
+//!   wins (see [`Session`]).
+//!
+//! # Features
+//! * `axum` (default): the [`Session`] extractor for axum 0.8.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![deny(unreachable_pub)]
 
 pub mod chunk;
 mod clock;
