@@ -40,15 +40,18 @@ where
     I: Iterator<Item = &'h [u8]> + Clone,
 {
     let name = name.as_bytes();
-    let highest_chunk = pairs(cookie_headers.clone())
-        .filter_map(|(n, _)| chunk_index(n, name))
-        .filter(|&i| i <= max_chunks)
-        .max()
-        .unwrap_or(0);
-    let Some(first) = pairs(cookie_headers.clone())
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-    else {
+    let mut first = None;
+    let mut highest_chunk = 0;
+    for (cookie_name, value) in pairs(cookie_headers.clone()) {
+        if cookie_name == name {
+            first.get_or_insert(value);
+        } else if let Some(i) = chunk_index(cookie_name, name)
+            && i <= max_chunks
+        {
+            highest_chunk = highest_chunk.max(i);
+        }
+    }
+    let Some(first) = first else {
         return IncomingCookie {
             value: None,
             highest_chunk,

@@ -183,7 +183,7 @@ impl OpenedSession {
 /// assert!(other.open(&value, now + 10).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionCodec {
     keyring: Keyring,
     context: Box<[u8]>,
@@ -362,6 +362,19 @@ impl SessionCodec {
         } else {
             Ok(())
         }
+    }
+}
+
+impl std::fmt::Debug for SessionCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCodec")
+            .field("keyring", &self.keyring)
+            .field("context", &String::from_utf8_lossy(&self.context))
+            .field("body_limit", &self.body_limit)
+            .field("leeway", &self.leeway)
+            .field("absolute_lifetime", &self.absolute_lifetime)
+            .field("compression", &self.compression)
+            .finish()
     }
 }
 

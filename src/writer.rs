@@ -66,13 +66,14 @@ pub(crate) fn finish(state: &State) -> Writeback {
             return Writeback::TooLarge;
         }
     };
-    let pairs = chunk::split(&config.cookie_name, &value);
-    let total = cookie_bytes(&config.cookie_name, value.len());
-    if pairs.len() > config.max_chunks || total > config.max_cookie_bytes {
+    let name = &config.cookie_name;
+    let chunks = chunk::chunk_count(name.len(), value.len());
+    let total = cookie_bytes(name, value.len());
+    if chunks > config.max_chunks || total > config.max_cookie_bytes {
         tracing::error!(
             cookie_bytes = total,
             max_cookie_bytes = config.max_cookie_bytes,
-            chunks = pairs.len(),
+            chunks,
             max_chunks = config.max_chunks,
             body_bytes = state.data.json_len_hint(),
             "session not saved: too large for its cookies; answering 500"
@@ -86,11 +87,15 @@ pub(crate) fn finish(state: &State) -> Writeback {
             .map_or(expires_at, |l| expires_at.min(created_at.saturating_add(l)));
         limit.saturating_sub(now)
     });
-    let mut headers: Vec<HeaderValue> = pairs
-        .iter()
-        .map(|(name, value)| render(name, value, max_age, &config.attributes))
-        .collect();
-    headers.extend(expire_from(state, pairs.len()));
+    let mut headers: Vec<HeaderValue> = if chunks == 1 {
+        vec![render(name, &value, max_age, &config.attributes)]
+    } else {
+        chunk::split(name, &value)
+            .iter()
+            .map(|(name, value)| render(name, value, max_age, &config.attributes))
+            .collect()
+    };
+    headers.extend(expire_from(state, chunks));
     Writeback::Cookies(headers)
 }
 
