@@ -1,0 +1,320 @@
+"""Shared helpers for the deployment tests: a cookie-jar HTTP client, the
+check reporter, process management with PID files, and the key/cookie
+arithmetic of the client-session wire format. Python 3 standard library only.
+
+Everything talks to 127.0.0.1 only.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+HOST = "127.0.0.1"
+COOKIE_NAME = "session"
+
+
+# --------------------------------------------------------------------------
+# Reporting
+
+
+class Checks:
+    """Prints one PASS/FAIL line per check and keeps the count."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.started = time.monotonic()
+
+    def check(self, name, ok, detail=""):
+        line = f"{'PASS' if ok else 'FAIL'}: {name}"
+        if detail:
+            line += f" -- {detail}"
+        print(line, flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+    def info(self, text):
+        print(f"  .. {text}", flush=True)
+
+    def summary(self):
+        took = time.monotonic() - self.started
+        print(f"({took:.1f}s)", flush=True)
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        return 0 if self.failed == 0 else 1
+
+
+# --------------------------------------------------------------------------
+# HTTP with a hand-made cookie jar
+#
+# http.cookiejar refuses to return Secure cookies over plain http, and the
+# demo's cookies are Secure, so the jar is kept by hand: Set-Cookie values are
+# parsed, Max-Age=0 deletes, everything else is stored and sent back.
+
+
+class Response:
+    def __init__(self, status, headers, body, set_cookies):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+        self.set_cookies = set_cookies  # raw Set-Cookie values
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    @property
+    def instance(self):
+        return self.header("X-Instance")
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+
+def parse_set_cookie(value):
+    """'n=v; Max-Age=3; HttpOnly' -> ('n', 'v', {'max-age': '3', 'httponly': ''})."""
+    parts = [p.strip() for p in value.split(";")]
+    name, _, val = parts[0].partition("=")
+    attrs = {}
+    for p in parts[1:]:
+        if not p:
+            continue
+        k, _, v = p.partition("=")
+        attrs[k.strip().lower()] = v.strip()
+    return name.strip(), val.strip(), attrs
+
+
+class Client:
+    """One browser: a cookie jar and requests to a given port on 127.0.0.1."""
+
+    def __init__(self, port, timeout=10.0):
+        self.port = port
+        self.timeout = timeout
+        self.jar = {}  # name -> value, in insertion order
+        self.attrs = {}  # name -> attributes of the last Set-Cookie
+
+    def cookie_header(self):
+        return "; ".join(f"{n}={v}" for n, v in self.jar.items())
+
+    def request(self, method, path, form=None, port=None, extra_headers=None):
+        headers = {"Connection": "close"}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.jar:
+            headers["Cookie"] = self.cookie_header()
+        if extra_headers:
+            headers.update(extra_headers)
+        conn = http.client.HTTPConnection(HOST, port or self.port, timeout=self.timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            set_cookies = resp.msg.get_all("Set-Cookie") or []
+            result = Response(resp.status, resp.getheaders(), data, set_cookies)
+        finally:
+            conn.close()
+        for sc in set_cookies:
+            name, val, attrs = parse_set_cookie(sc)
+            max_age = attrs.get("max-age")
+            if max_age is not None and int(max_age) <= 0:
+                self.jar.pop(name, None)
+                self.attrs.pop(name, None)
+            else:
+                self.jar[name] = val
+                self.attrs[name] = attrs
+        return result
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, form, **kw):
+        return self.request("POST", path, form=form, **kw)
+
+    # -- the session cookie itself
+
+    def session_cookies(self):
+        return {n: v for n, v in self.jar.items() if n == COOKIE_NAME or n.startswith(COOKIE_NAME + ".")}
+
+    def session_pair_bytes(self):
+        """Total bytes of name=value over the session's cookies (what the layer caps)."""
+        return sum(len(n) + 1 + len(v) for n, v in self.session_cookies().items())
+
+    def session_value(self):
+        """The sealed value with chunks joined (format of src/chunk.rs)."""
+        first = self.jar.get(COOKIE_NAME)
+        if first is None:
+            return None
+        if "." not in first:
+            return first
+        count_s, _, part0 = first.partition(".")
+        count = int(count_s)
+        parts = [part0]
+        for i in range(1, count):
+            part = self.jar.get(f"{COOKIE_NAME}.{i}")
+            if part is None:
+                raise ValueError(f"chunk {COOKIE_NAME}.{i} missing from the jar")
+            parts.append(part)
+        return "".join(parts)
+
+    def session_key_id(self):
+        """Bytes 1..5 of the decoded value: the id of the key that sealed it."""
+        value = self.session_value()
+        if value is None:
+            return None
+        raw = b64url_decode(value)
+        if raw[0] != 0x01:
+            raise ValueError(f"unexpected version byte {raw[0]:#x}")
+        return raw[1:5]
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --------------------------------------------------------------------------
+# Keys
+
+
+def new_key():
+    """A fresh 32-byte key, base64 (what `SESSION_KEYS` takes)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def key_id(key_b64):
+    """HKDF-SHA256: PRK = Extract(salt="client-session/v1", IKM=key);
+    id = Expand(PRK, info="client-session/v1 key-id", L=4)."""
+    ikm = base64.b64decode(key_b64)
+    prk = hmac.new(b"client-session/v1", ikm, hashlib.sha256).digest()
+    return hmac.new(prk, b"client-session/v1 key-id" + b"\x01", hashlib.sha256).digest()[:4]
+
+
+# --------------------------------------------------------------------------
+# Processes
+#
+# Every child's PID is written to $PID_DIR/<name>.pid while it runs, so the
+# calling shell script's EXIT trap can kill whatever is left if this Python
+# process itself dies.
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n):
+    ports = set()
+    while len(ports) < n:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def wait_port(port, proc=None, timeout=15.0):
+    """Waits until something accepts on 127.0.0.1:port (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {HOST}:{port} after {timeout}s")
+
+
+def port_is_closed(port):
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return False
+    except OSError:
+        return True
+
+
+class Proc:
+    """A child process with a PID file and a log file."""
+
+    def __init__(self, name, argv, env, log_path, pid_dir):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = log_path
+        self.pid_path = os.path.join(pid_dir, f"{name}.pid")
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        with open(self.pid_path, "w") as f:
+            f.write(f"{self.proc.pid}\n")
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(sig)
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+            except ProcessLookupError:
+                pass
+        try:
+            os.unlink(self.pid_path)
+        except FileNotFoundError:
+            pass
+        self.proc = None
+
+
+def base_env():
+    """The environment for children, without any inherited session keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSION_KEYS")}
+    # The tests read the instances' logs (e.g. why a 500 happened).
+    env["RUST_LOG"] = "info,client_session=debug"
+    return env
+
+
+def install_sigterm_handler():
+    """Turn SIGTERM (e.g. from `timeout`) into SystemExit so finally blocks run."""
+
+    def handler(signum, frame):
+        raise SystemExit(f"terminated by signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def die(msg):
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(2)

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Three instances of the login demo behind nginx (round robin, default request
+# header buffers): session sharing, fail-over, a session near the size cap,
+# and a rolling key rotation. See DEPLOYING.md.
+#
+#   tests/deploy/nginx.sh            from the repository root (or anywhere)
+#
+# Environment:
+#   LOGIN_BIN    the demo binary (default: $CARGO_TARGET_DIR or target, then
+#                debug/examples/login; built with `cargo build --example login`
+#                when missing)
+#   NGINX_BIN    nginx (default: from PATH; installed with apt-get when missing
+#                and running as root)
+#   DEPLOY_SEED  seed of the random cart items (printed on each run)
+#   KEEP_TMP=1   keep the temp directory (logs, nginx.conf) for inspection
+#
+# Everything listens on 127.0.0.1 on free ports; every process started is
+# killed by PID on exit, also on failure. Prints PASS/FAIL per check and ends
+# with "N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+started=$SECONDS
+
+# -- the demo binary
+default_bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/login"
+LOGIN_BIN=${LOGIN_BIN:-$default_bin}
+if [[ ! -x $LOGIN_BIN ]]; then
+    if [[ $LOGIN_BIN != "$default_bin" ]]; then
+        echo "error: LOGIN_BIN=$LOGIN_BIN is not an executable" >&2
+        exit 2
+    fi
+    echo "building the login example ($LOGIN_BIN is missing)"
+    cargo build --quiet --example login
+fi
+[[ -x $LOGIN_BIN ]] || { echo "error: no login binary at $LOGIN_BIN" >&2; exit 2; }
+
+# -- nginx
+find_nginx() {
+    if [[ -n ${NGINX_BIN:-} ]]; then echo "$NGINX_BIN"; return; fi
+    command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true
+}
+NGINX_BIN=$(find_nginx)
+if [[ -z $NGINX_BIN ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "error: nginx is not installed (apt-get install nginx-light)" >&2
+        exit 2
+    fi
+    echo "installing nginx"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nginx-light >/dev/null || apt-get install -y -qq nginx >/dev/null
+    # Debian's package may start a system nginx (port 80) where an init
+    # system runs; this test never uses it and leaves it alone.
+    NGINX_BIN=$(find_nginx)
+fi
+[[ -n $NGINX_BIN ]] || { echo "error: nginx not found after installing" >&2; exit 2; }
+
+# -- temp dir and clean-up by PID
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/client-session-nginx.XXXXXX")
+mkdir -p "$TMP/pids"
+
+kill_pidfile() {  # kill the process named in a PID file (and, for nginx, its workers)
+    local file=$1 pid children
+    pid=$(cat "$file" 2>/dev/null || true)
+    [[ $pid =~ ^[0-9]+$ ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    children=$(pgrep -P "$pid" 2>/dev/null || true)
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    for child in $children; do
+        kill -KILL "$child" 2>/dev/null || true
+    done
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    # Normally the Python driver has stopped everything and removed its PID
+    # files; whatever is still listed here was left behind by a crash.
+    for f in "$TMP"/pids/*.pid; do
+        [[ -e $f ]] && kill_pidfile "$f"
+    done
+    if [[ ${KEEP_TMP:-} == 1 ]]; then
+        echo "kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+    echo "nginx.sh took $((SECONDS - started))s"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "login: $LOGIN_BIN"
+echo "nginx: $NGINX_BIN ($("$NGINX_BIN" -v 2>&1))"
+
+# The whole scenario is bounded: the driver is stopped after 170 s.
+DEPLOY_TMP=$TMP LOGIN_BIN=$LOGIN_BIN NGINX_BIN=$NGINX_BIN \
+    timeout --kill-after=10 170 python3 "$ROOT/tests/deploy/nginx_e2e.py"
