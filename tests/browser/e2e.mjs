@@ -1,0 +1,214 @@
+// Drives the login demo in a real headless Chromium (Debian's /usr/bin/chromium)
+// with playwright-core: log in, fill the cart through the form, reload, a
+// second tab, cookie attributes as the browser sees them, a chunked session
+// past 4 KiB, log out. Run through tests/browser/run.sh, which starts the
+// demo and sets:
+//   BASE_URL        http://localhost:<port>  (localhost: a secure context, so
+//                   Chromium keeps the demo's Secure cookies over plain http)
+//   USER_DATA_DIR   a fresh, empty profile directory
+//   PID_FILE        where to write the browser's PIDs (run.sh kills them on exit)
+//   SCREENSHOT      where to write the screenshot of the logged-in page
+//   CHROMIUM        the browser (default /usr/bin/chromium)
+import { chromium } from "playwright-core";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+
+const BASE_URL = process.env.BASE_URL;
+const USER_DATA_DIR = process.env.USER_DATA_DIR;
+const PID_FILE = process.env.PID_FILE;
+const SCREENSHOT = process.env.SCREENSHOT;
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+if (!BASE_URL || !USER_DATA_DIR) {
+  console.error("error: run me through tests/browser/run.sh (BASE_URL, USER_DATA_DIR)");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+  console.log(`${ok ? "PASS" : "FAIL"}: ${name}${detail ? ` -- ${detail}` : ""}`);
+  if (ok) passed++;
+  else failed++;
+  return ok;
+}
+const info = (text) => console.log(`  .. ${text}`);
+
+/** PIDs of this process's children (the browser), for run.sh's clean-up trap. */
+function recordChildPids() {
+  if (!PID_FILE) return;
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) pids.push(entry);
+    } catch {
+      // the process went away
+    }
+  }
+  writeFileSync(PID_FILE, pids.join("\n") + "\n");
+}
+
+/** Random letters and digits: compresses badly, so the cookie grows. */
+function longItem(tag, length = 200) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = randomBytes(length);
+  let out = `${tag}-`;
+  for (let i = 0; out.length < length; i++) out += alphabet[bytes[i] % alphabet.length];
+  return out;
+}
+
+const sessionCookies = (cookies) =>
+  cookies.filter((c) => c.name === "session" || c.name.startsWith("session."));
+
+async function cartItems(page) {
+  return page.locator("#cart li").allTextContents();
+}
+
+/** Clicks a form's button and waits for the POST's answer (a 303 to /). */
+async function submit(page, button, path) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === path),
+    page.click(`button:has-text("${button}")`),
+  ]);
+  if (response.status() !== 303) throw new Error(`POST ${path} answered ${response.status()}`);
+  return response;
+}
+
+/** Adds an item through the form; waits for the page that lists it. */
+async function addItem(page, item, count) {
+  await page.fill('input[name="item"]', item);
+  await submit(page, "Add to cart", "/cart");
+  // The browser follows the 303 to /, which lists `count` items.
+  await page.locator("#cart li").nth(count - 1).waitFor({ state: "attached" });
+  await page.waitForLoadState("load");
+}
+
+const context = await chromium.launchPersistentContext(USER_DATA_DIR, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    // localhost is only ever 127.0.0.1 (never ::1, never a DNS lookup).
+    "--host-resolver-rules=MAP localhost 127.0.0.1",
+  ],
+  viewport: { width: 1000, height: 800 },
+});
+recordChildPids();
+context.setDefaultTimeout(15000);
+context.setDefaultNavigationTimeout(15000);
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const version = context.browser()?.version() ?? "(persistent context)";
+  info(`browser ${version}, ${BASE_URL}`);
+
+  // -- log in through the form
+  let response = await page.goto(`${BASE_URL}/`);
+  check("0.1 the demo answers with the login form", response.status() === 200 && (await page.locator('form[action="/login"]').count()) === 1,
+    `status ${response.status()}`);
+  await page.fill('input[name="username"]', "user1");
+  await page.fill('input[name="password"]', "mypassword");
+  await submit(page, "Log in", "/login");
+  await page.locator("h1", { hasText: "Welcome" }).waitFor();
+  const heading = await page.locator("h1").textContent();
+  check("1.1 log in via the form: the page greets user1", heading === "Welcome, user1", JSON.stringify(heading));
+
+  // -- a few items through the form, then reload
+  const expected = [];
+  for (const item of ["apple", "bread & butter", "<b>not bold</b>"]) {
+    expected.push(item);
+    await addItem(page, item, expected.length);
+  }
+  let items = await cartItems(page);
+  check("1.2 three items added via the form are listed in order", JSON.stringify(items) === JSON.stringify(expected),
+    JSON.stringify(items));
+  await page.reload();
+  items = await cartItems(page);
+  check("1.3 after reload: still logged in, same cart", (await page.locator("h1").textContent()) === "Welcome, user1" &&
+    JSON.stringify(items) === JSON.stringify(expected), `${items.length} items`);
+
+  // -- a second tab in the same context
+  const tab2 = await context.newPage();
+  await tab2.goto(`${BASE_URL}/`);
+  const tab2Items = await cartItems(tab2);
+  check("1.4 a second tab is logged in too, with the same cart",
+    (await tab2.locator("h1").textContent()) === "Welcome, user1" && JSON.stringify(tab2Items) === JSON.stringify(expected),
+    `${tab2Items.length} items`);
+
+  // -- what scripts and the jar see
+  const docCookie = await page.evaluate(() => document.cookie);
+  check("2.1 document.cookie does not show the session (HttpOnly)", !/(^|;\s*)session[.=]/.test(docCookie) && !docCookie.includes("session"),
+    `document.cookie = ${JSON.stringify(docCookie)}`);
+  let jar = sessionCookies(await context.cookies());
+  const s = jar.find((c) => c.name === "session");
+  check("2.2 context.cookies(): session is httpOnly, secure, sameSite Lax, path /, host-only localhost",
+    jar.length === 1 && s && s.httpOnly === true && s.secure === true && s.sameSite === "Lax" && s.path === "/" && s.domain === "localhost",
+    s ? `httpOnly=${s.httpOnly} secure=${s.secure} sameSite=${s.sameSite} path=${s.path} domain=${s.domain} ${s.value.length}-byte value` : "no session cookie");
+  check("2.3 the cookie is persistent (Max-Age), about 24 h ahead", s && s.expires > Date.now() / 1000 + 23 * 3600 && s.expires < Date.now() / 1000 + 25 * 3600,
+    s ? `expires in ${Math.round(s.expires - Date.now() / 1000)} s` : "");
+
+  // -- screenshot of the logged-in page
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  const bodyText = await page.locator("body").innerText();
+  check("2.4 screenshot taken; the page text shows the user's name and role",
+    bodyText.includes("Welcome, user1") && bodyText.includes("Role: user"), SCREENSHOT);
+
+  // -- past 4 KiB: two chunks
+  const pairBytes = (cookies) => cookies.reduce((n, c) => n + c.name.length + 1 + c.value.length, 0);
+  let adds = 0;
+  while (adds < 40) {
+    jar = sessionCookies(await context.cookies());
+    if (jar.some((c) => c.name === "session.1") && pairBytes(jar) > 5000) break;
+    const item = longItem(`long${String(expected.length + 1).padStart(2, "0")}`);
+    expected.push(item);
+    await addItem(page, item, expected.length);
+    adds++;
+  }
+  jar = sessionCookies(await context.cookies());
+  const names = jar.map((c) => c.name).sort();
+  check("3.1 grown past 4 KiB via the form: the browser stores two chunks, session and session.1",
+    JSON.stringify(names) === JSON.stringify(["session", "session.1"]) && pairBytes(jar) > 4096 && jar.every((c) => c.name.length + 1 + c.value.length <= 4096),
+    `${adds} long items, ${jar.map((c) => `${c.name}: ${c.name.length + 1 + c.value.length} B`).join(", ")}, total ${pairBytes(jar)} B`);
+  check("3.2 both chunks carry the same attributes (httpOnly, secure, Lax, /)",
+    jar.every((c) => c.httpOnly && c.secure && c.sameSite === "Lax" && c.path === "/"));
+  const first = jar.find((c) => c.name === "session");
+  check("3.3 the first chunk says how many parts there are (value starts with '2.')", first && first.value.startsWith("2."),
+    first ? first.value.slice(0, 12) + "…" : "");
+  await page.reload();
+  items = await cartItems(page);
+  check("3.4 after reload the page shows the whole cart, in order",
+    JSON.stringify(items) === JSON.stringify(expected) && (await page.locator("h2").textContent()).includes(`(${expected.length} items)`),
+    `${items.length} of ${expected.length} items`);
+  await tab2.reload();
+  check("3.5 the second tab sees the same chunked session", JSON.stringify(await cartItems(tab2)) === JSON.stringify(expected));
+
+  // -- log out
+  await submit(page, "Log out", "/logout");
+  await page.locator("h1", { hasText: "Log in" }).waitFor();
+  const loggedOut = (await page.locator("h1").textContent()) === "Log in";
+  jar = sessionCookies(await context.cookies());
+  check("4.1 log out: the login form is back and no session* cookie is left in the jar",
+    loggedOut && jar.length === 0, `jar: ${JSON.stringify(jar.map((c) => c.name))}`);
+  await tab2.reload();
+  check("4.2 the second tab is logged out too", (await tab2.locator("h1").textContent()) === "Log in");
+  response = await page.goto(`${BASE_URL}/me`);
+  check("4.3 GET /me after logout is 401", response.status() === 401, `status ${response.status()}`);
+} catch (err) {
+  console.error(err);
+  check("scenario ran to the end", false, String(err).split("\n")[0]);
+} finally {
+  await context.close();
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;

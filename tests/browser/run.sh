@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The login demo in a real headless Chromium (playwright-core driving Debian's
+# /usr/bin/chromium): form log-in, cart, reload, second tab, HttpOnly / Secure /
+# SameSite as the browser stores them, a session chunked past 4 KiB, log out.
+#
+#   tests/browser/run.sh            from the repository root (or anywhere)
+#
+# Environment:
+#   LOGIN_BIN    the demo binary (default: $CARGO_TARGET_DIR or target, then
+#                debug/examples/login; built when missing)
+#   CHROMIUM     the browser (default /usr/bin/chromium; apt-get installs it
+#                when missing and running as root)
+#   SCREENSHOT   where the logged-in page's screenshot goes
+#                (default target/browser-screenshot.png, git-ignored)
+#
+# The demo listens on 127.0.0.1 on a free port; Chromium maps localhost to
+# 127.0.0.1. Every process started is killed by PID on exit, also on failure.
+# Prints PASS/FAIL per check and ends with "N passed, M failed".
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tests/browser
+cd "$ROOT"
+started=$SECONDS
+
+# -- the demo binary
+target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
+default_bin="$target_dir/debug/examples/login"
+LOGIN_BIN=${LOGIN_BIN:-$default_bin}
+if [[ ! -x $LOGIN_BIN ]]; then
+    if [[ $LOGIN_BIN != "$default_bin" ]]; then
+        echo "error: LOGIN_BIN=$LOGIN_BIN is not an executable" >&2
+        exit 2
+    fi
+    echo "building the login example ($LOGIN_BIN is missing)"
+    cargo build --quiet --example login
+fi
+[[ -x $LOGIN_BIN ]] || { echo "error: no login binary at $LOGIN_BIN" >&2; exit 2; }
+
+# -- Chromium
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x $CHROMIUM ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "error: $CHROMIUM missing (apt-get install chromium)" >&2
+        exit 2
+    fi
+    echo "installing chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
+
+# -- playwright-core, pinned by package-lock.json
+if [[ ! -f $HERE/node_modules/playwright-core/package.json ]]; then
+    echo "installing playwright-core"
+    (cd "$HERE" && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
+fi
+
+SCREENSHOT=${SCREENSHOT:-$target_dir/browser-screenshot.png}
+mkdir -p "$(dirname "$SCREENSHOT")"
+rm -f "$SCREENSHOT"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/client-session-browser.XXXXXX")
+DEMO_PID=
+NODE_PID=
+
+alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+
+stop_pid() {  # TERM, wait up to 5 s, then KILL
+    local pid=$1
+    alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        alive "$pid" || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_pid "$NODE_PID"
+    # Playwright closes its browser when node exits; if node died too hard,
+    # the browser's PIDs it recorded are killed here (each is the leader of
+    # its own process group).
+    if [[ -f $TMP/browser.pids ]]; then
+        while read -r pid; do
+            if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
+                kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done <"$TMP/browser.pids"
+    fi
+    stop_pid "$DEMO_PID"
+    if [[ $rc -ne 0 && -f $TMP/demo.log ]]; then
+        echo "---- demo log (tail) ----"
+        tail -n 20 "$TMP/demo.log"
+    fi
+    rm -rf "$TMP"
+    echo "run.sh took $((SECONDS - started))s"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# -- the demo, on a free port
+PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')
+SESSION_KEYS=$KEY PORT=$PORT BIND=127.0.0.1 INSTANCE=browser-test RUST_LOG=info,client_session=debug \
+    "$LOGIN_BIN" >"$TMP/demo.log" 2>&1 &
+DEMO_PID=$!
+up=
+for _ in $(seq 1 100); do
+    alive "$DEMO_PID" || break
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then up=1; break; fi
+    sleep 0.1
+done
+if [[ -z $up ]]; then
+    echo "FAIL: the demo did not start on 127.0.0.1:$PORT"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+echo "demo: $LOGIN_BIN on 127.0.0.1:$PORT (pid $DEMO_PID)"
+echo "chromium: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
+
+# -- the browser test, bounded in time
+BASE_URL="http://localhost:$PORT" USER_DATA_DIR="$TMP/profile" PID_FILE="$TMP/browser.pids" \
+    SCREENSHOT=$SCREENSHOT CHROMIUM=$CHROMIUM \
+    timeout --kill-after=10 150 node "$HERE/e2e.mjs" &
+NODE_PID=$!
+set +e
+wait "$NODE_PID"
+rc=$?
+set -e
+NODE_PID=
+exit "$rc"
