@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# HTTP load test of client-session's SessionLayer against bare hyper / axum and
+# against tower-sessions (MemoryStore) and axum-extra's PrivateCookieJar.
+#
+#   scripts/bench-http.sh [SECONDS]     # SECONDS per row, default 10
+#   BENCH_QUICK=1 scripts/bench-http.sh # smoke test: 2 s per row, short warm-up
+#
+# Environment (all optional):
+#   BENCH_QUICK=1            2 s per row (unless SECONDS is given) and 1 s warm-up
+#   BENCH_CONNECTIONS=32     wrk connections (-c); wrk always runs one thread (-t1)
+#   BENCH_WARMUP=2           warm-up seconds per row (not measured)
+#   BENCH_ROUNDS=1           run every row this many times (rows interleaved) and
+#                            report the run with the median req/s
+#   BENCH_SERVER_CPU=0       CPU the servers are pinned to (taskset -c)
+#   BENCH_CLIENT_CPU=1       CPU wrk is pinned to
+#   BENCH_PORT_BASE=18081    first of 6 consecutive ports on 127.0.0.1
+#   BENCH_NICE=-20           priority of servers and wrk when run as root (0: leave
+#                            as is), so that other work on a shared machine
+#                            (compilers, tests) yields the two CPUs while a row runs.
+#                            Each server and wrk run in a session of their own
+#                            (setsid) whose autogroup gets this nice value: with
+#                            sched_autogroup_enabled=1 a plain `nice` only ranks
+#                            processes inside one session.
+#   BENCH_ENFORCE_TARGETS=1  also exit non-zero when a performance target is missed
+#   BENCH_MARKDOWN=FILE      also write the result tables (markdown) to FILE
+#
+# Exit status: 0 when every row ran with only 2xx responses and no socket
+# errors (and, with BENCH_ENFORCE_TARGETS=1, every target was met); 1 otherwise.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PKG="$ROOT/benches/http"
+BIN="$PKG/target/release/bench-http-server"
+
+if [[ -n "${1:-}" ]]; then
+    DURATION=$1
+elif [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+    DURATION=2
+else
+    DURATION=10
+fi
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then WARMUP=${BENCH_WARMUP:-1}; else WARMUP=${BENCH_WARMUP:-2}; fi
+CONNS=${BENCH_CONNECTIONS:-32}
+ROUNDS=${BENCH_ROUNDS:-1}
+SERVER_CPU=${BENCH_SERVER_CPU:-0}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
+PORT_BASE=${BENCH_PORT_BASE:-18081}
+NICE=${BENCH_NICE:--20}
+[[ "$NICE" =~ ^-?[0-9]+$ ]] || { echo "error: BENCH_NICE must be an integer" >&2; exit 2; }
+if [[ $(id -u) != 0 && "$NICE" -lt 0 ]]; then NICE=0; fi
+# "${PRIO[@]}" CMD...: runs CMD at nice $NICE in a session of its own whose
+# autogroup also gets nice $NICE. Every step execs (setsid does not fork: the
+# caller is not a process-group leader), so $! of a background
+# "${PRIO[@]}" CMD & is CMD's own PID.
+PRIO=()
+if [[ "$NICE" != 0 ]]; then
+    PRIO=(setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' "$NICE")
+fi
+for n in DURATION WARMUP CONNS ROUNDS PORT_BASE; do
+    [[ "${!n}" =~ ^[0-9]+$ && "${!n}" -ge 1 ]] || { echo "error: $n must be a positive integer (got '${!n}')" >&2; exit 2; }
+done
+
+log() { echo "bench-http: $*" >&2; }
+
+die() { echo "bench-http: error: $*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ tools ----
+if ! command -v wrk >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing wrk with apt-get"
+        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    fi
+    command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
+fi
+for tool in curl taskset cargo awk; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+NPROC=$(nproc)
+if (( NPROC < 2 )); then
+    die "needs 2 CPUs (server on one, wrk on the other); this machine has $NPROC"
+fi
+
+# ------------------------------------------------------------------ build ----
+log "building the servers (release, target dir benches/http/target)"
+cargo build --release --quiet --manifest-path "$PKG/Cargo.toml" || die "build failed"
+[[ -x "$BIN" ]] || die "missing $BIN after build"
+
+# ---------------------------------------------------------------- servers ----
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-http.XXXXXX")
+PIDS=()
+WRK_PID=
+cleanup() {
+    local pid
+    if [[ -n "$WRK_PID" ]]; then kill "$WRK_PID" 2>/dev/null || true; fi
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+MODES=(hyper-hello hyper-ours axum-hello axum-ours axum-tower-sessions axum-private-jar)
+declare -A PORT PID
+i=0
+for mode in "${MODES[@]}"; do
+    PORT[$mode]=$((PORT_BASE + i))
+    i=$((i + 1))
+    "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN" "$mode" "127.0.0.1:${PORT[$mode]}" 2>"$TMP/$mode.log" &
+    PID[$mode]=$!
+    PIDS+=("${PID[$mode]}")
+done
+# Ready = the process said it is listening (so a stale server on the port
+# cannot answer in its place) and answers /hello.
+for mode in "${MODES[@]}"; do
+    for _ in $(seq 1 100); do
+        kill -0 "${PID[$mode]}" 2>/dev/null || die "$mode exited: $(cat "$TMP/$mode.log")"
+        tr '\0' ' ' <"/proc/${PID[$mode]}/cmdline" | grep -q "bench-http-server $mode " ||
+            { sleep 0.1; continue; }
+        if grep -q "listening on" "$TMP/$mode.log" &&
+            curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$mode]}/hello" 2>/dev/null; then
+            continue 2
+        fi
+        sleep 0.1
+    done
+    die "$mode did not start on port ${PORT[$mode]}: $(cat "$TMP/$mode.log")"
+done
+
+# ------------------------------------------------- cookies and assertions ----
+# request MODE PATH [COOKIE] -> sets STATUS, BODY, SET_COOKIE (name=value pairs
+# joined by "; "), SET_COOKIE_LINES_BYTES (bytes of the Set-Cookie header lines).
+request() {
+    local mode=$1 path=$2 cookie=${3:-}
+    local args=(-sS -D "$TMP/h" -o "$TMP/b" -w '%{http_code}')
+    [[ -n "$cookie" ]] && args+=(-H "Cookie: $cookie")
+    STATUS=$(curl "${args[@]}" "http://127.0.0.1:${PORT[$mode]}$path") || die "curl $mode $path failed"
+    BODY=$(cat "$TMP/b")
+    SET_COOKIE=$(tr -d '\r' <"$TMP/h" | awk 'tolower($0) ~ /^set-cookie:/ { sub(/^[^:]*: */, ""); sub(/;.*/, ""); print }' | paste -sd';' - | sed 's/;/; /g')
+    SET_COOKIE_LINES_BYTES=$(awk 'tolower($0) ~ /^set-cookie:/ { n += length($0) + 1 } END { print n + 0 }' "$TMP/h")
+}
+
+SESSION_MODES=(hyper-ours axum-ours axum-tower-sessions axum-private-jar)
+declare -A COOKIE COOKIE_BYTES SETCOOKIE_BYTES
+for mode in hyper-hello axum-hello; do
+    request "$mode" /hello
+    [[ "$STATUS" == 200 && "$BODY" == hello ]] || die "$mode /hello: status $STATUS body '$BODY'"
+done
+for mode in "${SESSION_MODES[@]}"; do
+    request "$mode" /login
+    [[ "$STATUS" == 200 && -n "$SET_COOKIE" ]] || die "$mode /login: status $STATUS, no session cookie"
+    cookie=$SET_COOKIE
+    COOKIE[$mode]=$cookie
+    # The whole request header line: "Cookie: " + value + CRLF.
+    COOKIE_BYTES[$mode]=$(( ${#cookie} + 10 ))
+
+    # The read-only handler must see the session, and must not write it back.
+    request "$mode" /read "$cookie"
+    [[ "$STATUS" == 200 && "$BODY" == user1 ]] || die "$mode /read: status $STATUS body '$BODY' (expected 200 user1)"
+    [[ -z "$SET_COOKIE" ]] || die "$mode /read answered with Set-Cookie ($SET_COOKIE); the read-only row would not be read-only"
+    request "$mode" /read
+    [[ "$STATUS" == 401 ]] || die "$mode /read without cookie: status $STATUS (expected 401)"
+
+    # The modifying handler answers Set-Cookie, and the change sticks.
+    request "$mode" /write "$cookie"
+    [[ "$STATUS" == 200 && "$BODY" == 1 ]] || die "$mode /write: status $STATUS body '$BODY' (expected 200 1)"
+    [[ -n "$SET_COOKIE" ]] || die "$mode /write answered without Set-Cookie"
+    SETCOOKIE_BYTES[$mode]=$SET_COOKIE_LINES_BYTES
+    request "$mode" /write "$SET_COOKIE"
+    [[ "$STATUS" == 200 && "$BODY" == 2 ]] || die "$mode /write with the updated cookie: body '$BODY' (expected 2)"
+done
+log "assertions passed: /read returns the session's user without Set-Cookie, /write updates it"
+
+# -------------------------------------------------------------------- wrk ----
+cat >"$TMP/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %d %d %.1f %.1f %d %d %d %d %d\n",
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+EOF
+
+# id | label | server mode | path | session kind (for cookie sizes)
+ROWS=(
+    "hyper-bare|hyper: bare hello (service_fn)|hyper-hello|/hello"
+    "hyper-ours-read|hyper: SessionLayer, read one value|hyper-ours|/read"
+    "hyper-ours-modify|hyper: SessionLayer, modify (Set-Cookie)|hyper-ours|/write"
+    "axum-hello|axum: hello, no session|axum-hello|/hello"
+    "axum-ours-read|axum: SessionLayer, read|axum-ours|/read"
+    "axum-ours-modify|axum: SessionLayer, modify|axum-ours|/write"
+    "axum-ts-read|axum: tower-sessions MemoryStore, read|axum-tower-sessions|/read"
+    "axum-ts-modify|axum: tower-sessions MemoryStore, modify|axum-tower-sessions|/write"
+    "axum-jar-read|axum: PrivateCookieJar, read|axum-private-jar|/read"
+    "axum-jar-modify|axum: PrivateCookieJar, modify|axum-private-jar|/write"
+)
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+FAILURES=()
+# run_wrk MODE PATH SECONDS OUT
+run_wrk() {
+    local mode=$1 path=$2 secs=$3 out=$4
+    local args=(-t1 "-c$CONNS" "-d${secs}s" --latency --timeout 5s -s "$TMP/report.lua")
+    [[ -n "${COOKIE[$mode]:-}" ]] && args+=(-H "Cookie: ${COOKIE[$mode]}")
+    "${PRIO[@]}" taskset -c "$CLIENT_CPU" wrk "${args[@]}" "http://127.0.0.1:${PORT[$mode]}$path" >"$out" 2>&1 &
+    WRK_PID=$!
+    local rc=0
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=
+    return $rc
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 0.7) }'; then
+    log "warning: load average is $LOAD_START: other processes compete for the CPUs, results will be noisy"
+fi
+TOTAL=$(( ${#ROWS[@]} * ROUNDS * (DURATION + WARMUP) ))
+log "${#ROWS[@]} rows x $ROUNDS round(s) x (${WARMUP}s warm-up + ${DURATION}s): about ${TOTAL}s"
+
+: >"$TMP/results"
+for round in $(seq 1 "$ROUNDS"); do
+    for row in "${ROWS[@]}"; do
+        IFS='|' read -r id label mode path <<<"$row"
+        run_wrk "$mode" "$path" "$WARMUP" "$TMP/warmup.out" || true
+        before=$(cpu_ticks "${PID[$mode]}")
+        run_wrk "$mode" "$path" "$DURATION" "$TMP/$id.$round.out" || {
+            FAILURES+=("$id: wrk failed: $(tail -3 "$TMP/$id.$round.out")")
+            continue
+        }
+        after=$(cpu_ticks "${PID[$mode]}")
+        out="$TMP/$id.$round.out"
+        read -r _ reqs dur_us p50 p99 e_conn e_read e_write e_status e_timeout < <(grep '^RESULT ' "$out") ||
+            { FAILURES+=("$id: no result from wrk: $(tail -3 "$out")"); continue; }
+        non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/ { print $2 }' "$out")
+        sockerr=$(grep -m1 'Socket errors' "$out" || true)
+        if [[ -n "$non2xx" && "$non2xx" != 0 ]] || (( e_status > 0 )); then
+            FAILURES+=("$id: non-2xx responses (${non2xx:-$e_status})")
+        fi
+        if [[ -n "$sockerr" ]] || (( e_conn + e_read + e_write + e_timeout > 0 )); then
+            FAILURES+=("$id: socket errors (${sockerr:-connect $e_conn, read $e_read, write $e_write, timeout $e_timeout})")
+        fi
+        rps=$(awk -v r="$reqs" -v d="$dur_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+        cpu=$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" -v d="$dur_us" 'BEGIN { printf "%.0f", 100 * (b - a) / t / (d / 1e6) }')
+        echo "$id $round $rps $p50 $p99 $cpu" >>"$TMP/results"
+        log "round $round $(printf '%-18s' "$id") $(printf '%8s' "$rps") req/s  p50 ${p50} us  p99 ${p99} us  server CPU ${cpu}%"
+    done
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------------------------------------ table ----
+# Median run (by req/s) of every row.
+declare -A RPS P50 P99 CPU
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r id _ <<<"$row"
+    line=$(awk -v id="$id" '$1 == id' "$TMP/results" | sort -k3,3n | awk '{ a[NR] = $0 } END { if (NR) print a[int((NR + 1) / 2)] }')
+    [[ -n "$line" ]] || continue
+    read -r _ _ RPS[$id] P50[$id] P99[$id] CPU[$id] <<<"$line"
+done
+
+fmt_us() { awk -v v="$1" 'BEGIN { if (v >= 1000) printf "%.2f ms", v / 1000; else printf "%.0f µs", v }'; }
+# ratio A B -> A/B with 2 decimals ("n/a" when undefined)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# cost ID -> µs per request above axum hello
+cost() {
+    [[ -n "${RPS[$1]:-}" && -n "${RPS[axum-hello]:-}" ]] || { echo ""; return; }
+    awk -v r="${RPS[$1]}" -v h="${RPS[axum-hello]}" 'BEGIN { printf "%.2f", (1 / r - 1 / h) * 1e6 }'
+}
+# cost_ratio OURS PEER -> our cost / peer cost
+cost_ratio() {
+    local a b
+    a=$(cost "$1")
+    b=$(cost "$2")
+    awk -v a="$a" -v b="$b" 'BEGIN { if (a == "" || b == "" || b + 0 <= 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+MD="$TMP/table.md"
+{
+    echo "| Row | req/s | p50 | p99 | server CPU | vs bare hyper | session cost (µs/req vs axum hello) | ours ÷ tower-sessions | ours ÷ PrivateCookieJar |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for row in "${ROWS[@]}"; do
+        IFS='|' read -r id label _ <<<"$row"
+        if [[ -z "${RPS[$id]:-}" ]]; then
+            echo "| $label | failed | | | | | | | |"
+            continue
+        fi
+        vs_bare=$(ratio "${RPS[$id]}" "${RPS[hyper-bare]:-}")
+        [[ "$id" == hyper-bare ]] && vs_bare="1.00"
+        c=""; c_ts=""; c_jar=""
+        case $id in
+            axum-*-read | axum-*-modify) c=$(cost "$id") ;;
+        esac
+        case $id in
+            axum-ours-read) c_ts=$(cost_ratio axum-ours-read axum-ts-read); c_jar=$(cost_ratio axum-ours-read axum-jar-read) ;;
+            axum-ours-modify) c_ts=$(cost_ratio axum-ours-modify axum-ts-modify); c_jar=$(cost_ratio axum-ours-modify axum-jar-modify) ;;
+        esac
+        printf '| %s | %s | %s | %s | %s%% | %s | %s | %s | %s |\n' "$label" "${RPS[$id]}" \
+            "$(fmt_us "${P50[$id]}")" "$(fmt_us "${P99[$id]}")" "${CPU[$id]}" "${vs_bare}×" \
+            "$c" "${c_ts:+${c_ts}×}" "${c_jar:+${c_jar}×}"
+    done
+    echo
+    echo "| Session kind | Cookie request header (bytes, whole line) | Set-Cookie on modify (bytes, whole line) |"
+    echo "|---|---:|---:|"
+    for mode in "${SESSION_MODES[@]}"; do
+        case $mode in
+            hyper-ours) kind="client-session (hyper)" ;;
+            axum-ours) kind="client-session (axum)" ;;
+            axum-tower-sessions) kind="tower-sessions (id only; data in the store)" ;;
+            axum-private-jar) kind="PrivateCookieJar (JSON)" ;;
+        esac
+        echo "| $kind | ${COOKIE_BYTES[$mode]} | ${SETCOOKIE_BYTES[$mode]} |"
+    done
+} >"$MD"
+
+MISSED=0
+target() { # target NAME VALUE OP LIMIT
+    local name=$1 value=$2 op=$3 limit=$4 verdict
+    if [[ "$value" == n/a ]]; then
+        verdict="n/a (undefined: peer cost not positive)"
+    elif awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN { exit !(op == ">=" ? v >= l : v <= l) }'; then
+        verdict="met"
+    else
+        verdict="MISSED"
+        MISSED=$((MISSED + 1))
+    fi
+    printf '| %s | %s | %s %s | %s |\n' "$name" "$value" "$op" "$limit" "$verdict"
+}
+{
+    echo
+    echo "| Target | Measured | Goal | Verdict |"
+    echo "|---|---:|---:|---|"
+    target "hyper: read-only req/s ÷ bare hyper" "$(ratio "${RPS[hyper-ours-read]:-}" "${RPS[hyper-bare]:-}")" ">=" 0.80
+    target "hyper: modify req/s ÷ bare hyper" "$(ratio "${RPS[hyper-ours-modify]:-}" "${RPS[hyper-bare]:-}")" ">=" 0.70
+    target "axum read: our cost ÷ tower-sessions cost" "$(cost_ratio axum-ours-read axum-ts-read)" "<=" 0.5
+    target "axum read: our cost ÷ PrivateCookieJar cost" "$(cost_ratio axum-ours-read axum-jar-read)" "<=" 0.5
+    target "axum modify: our cost ÷ tower-sessions cost" "$(cost_ratio axum-ours-modify axum-ts-modify)" "<=" 0.5
+    target "axum modify: our cost ÷ PrivateCookieJar cost" "$(cost_ratio axum-ours-modify axum-jar-modify)" "<=" 0.5
+} >>"$MD"
+
+CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+AESNI=$(grep -qw aes /proc/cpuinfo && echo yes || echo no)
+echo
+echo "client-session HTTP benchmark: wrk -t1 -c$CONNS, ${DURATION}s per row (+${WARMUP}s warm-up), $ROUNDS round(s)$( ((ROUNDS > 1)) && echo ', median req/s run')"
+echo "server: tokio current_thread, pinned to CPU $SERVER_CPU; wrk pinned to CPU $CLIENT_CPU; both at nice $NICE"
+echo "machine: $NPROC CPUs, $CPU_MODEL, AES-NI: $AESNI; load average before: $LOAD_START, after: $LOAD_END"
+echo
+cat "$MD"
+if [[ -n "${BENCH_MARKDOWN:-}" ]]; then
+    cp "$MD" "$BENCH_MARKDOWN"
+fi
+
+STATUS_CODE=0
+if ((${#FAILURES[@]})); then
+    echo
+    echo "FAILED rows:"
+    printf '  %s\n' "${FAILURES[@]}"
+    STATUS_CODE=1
+fi
+if [[ "${BENCH_ENFORCE_TARGETS:-0}" == 1 ]] && ((MISSED > 0)); then
+    echo
+    echo "$MISSED target(s) missed (BENCH_ENFORCE_TARGETS=1)"
+    STATUS_CODE=1
+fi
+exit $STATUS_CODE
