@@ -23,6 +23,7 @@ if (!BASE_URL || !USER_DATA_DIR) {
   process.exit(2);
 }
 
+const startedAt = Date.now();
 let passed = 0;
 let failed = 0;
 function check(name, ok, detail = "") {
@@ -104,8 +105,9 @@ const context = await chromium.launchPersistentContext(USER_DATA_DIR, {
   viewport: { width: 1000, height: 800 },
 });
 recordChildPids();
-context.setDefaultTimeout(15000);
-context.setDefaultNavigationTimeout(15000);
+// Generous: CI machines are shared with compilers.
+context.setDefaultTimeout(30000);
+context.setDefaultNavigationTimeout(30000);
 
 try {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -210,5 +212,6 @@ try {
   await context.close();
 }
 
+console.log(`(${((Date.now() - startedAt) / 1000).toFixed(1)}s in the browser)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 ? 0 : 1;

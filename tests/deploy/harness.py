@@ -101,7 +101,7 @@ def parse_set_cookie(value):
 class Client:
     """One browser: a cookie jar and requests to a given port on 127.0.0.1."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=30.0):  # above nginx's proxy_read_timeout (10s)
         self.port = port
         self.timeout = timeout
         self.jar = {}  # name -> value, in insertion order

@@ -59,6 +59,7 @@ fi
 
 # -- temp dir and clean-up by PID
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/client-session-nginx.XXXXXX")
+DRIVER_PID=
 mkdir -p "$TMP/pids"
 
 kill_pidfile() {  # kill the process named in a PID file (and, for nginx, its workers)
@@ -83,6 +84,15 @@ kill_pidfile() {  # kill the process named in a PID file (and, for nginx, its wo
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    # The driver (timeout + python) stops its own children on TERM.
+    if [[ -n ${DRIVER_PID:-} ]] && kill -0 "$DRIVER_PID" 2>/dev/null; then
+        kill -TERM "$DRIVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$DRIVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$DRIVER_PID" 2>/dev/null || true
+    fi
     # Normally the Python driver has stopped everything and removed its PID
     # files; whatever is still listed here was left behind by a crash.
     for f in "$TMP"/pids/*.pid; do
@@ -103,6 +113,16 @@ trap 'exit 143' TERM
 echo "login: $LOGIN_BIN"
 echo "nginx: $NGINX_BIN ($("$NGINX_BIN" -v 2>&1))"
 
-# The whole scenario is bounded: the driver is stopped after 170 s.
+export PYTHONDONTWRITEBYTECODE=1
+
+# The whole scenario is bounded: the driver is stopped after 170 s. It runs
+# in the background so that a signal to this script reaches the trap at once.
 DEPLOY_TMP=$TMP LOGIN_BIN=$LOGIN_BIN NGINX_BIN=$NGINX_BIN \
-    timeout --kill-after=10 170 python3 "$ROOT/tests/deploy/nginx_e2e.py"
+    timeout --kill-after=10 170 python3 "$ROOT/tests/deploy/nginx_e2e.py" &
+DRIVER_PID=$!
+set +e
+wait "$DRIVER_PID"
+rc=$?
+set -e
+DRIVER_PID=
+exit "$rc"

@@ -209,6 +209,11 @@ def main():
 
 
 def run(checks, cluster, rng):
+    t0 = time.monotonic()
+
+    def phase(title):
+        print(f"== {title} (t={time.monotonic() - t0:.1f}s)", flush=True)
+
     k1 = new_key()
     kid1 = key_id(k1)
     checks.info(f"K1 id {kid1.hex()}")
@@ -221,7 +226,7 @@ def run(checks, cluster, rng):
 
     # ------------------------------------------------------------------
     # 1. Session shared by three instances behind round robin.
-    print("== 1. three instances, one key ring, round robin")
+    phase("1. three instances, one key ring, round robin")
     r = c.post("/login", USER)
     attrs = c.attrs.get("session", {})
     checks.check(
@@ -261,7 +266,7 @@ def run(checks, cluster, rng):
 
     # ------------------------------------------------------------------
     # 2. Faults: one instance dies and comes back; then all restart at once.
-    print("== 2. faults")
+    phase("2. faults")
     statuses = []  # (what, status, instance) for every request of this part
     problems = []
 
@@ -386,7 +391,7 @@ def run(checks, cluster, rng):
 
     # ------------------------------------------------------------------
     # 3. A session near the 7 KiB cap, through nginx with default header buffers.
-    print("== 3. near the cap")
+    phase("3. near the cap")
     demo_502 = None
     attempts = 0
     size_at_500 = None
@@ -487,7 +492,7 @@ def run(checks, cluster, rng):
 
     # ------------------------------------------------------------------
     # 4. Rolling key rotation, one instance at a time.
-    print("== 4. rolling key rotation")
+    phase("4. rolling key rotation")
     k2 = new_key()
     kid2 = key_id(k2)
     checks.info(f"K2 id {kid2.hex()}")
@@ -544,6 +549,7 @@ def run(checks, cluster, rng):
                 f"GET /me {r.status} from {r.instance}, {len(r.set_cookies)} Set-Cookie, key id now {kid.hex()}",
             )
         else:
+            checks.info(f"rotation done at t={time.monotonic() - t0:.1f}s")
             r, cart = get_cart(c)
             checks.check(
                 "4.c after dropping K1 everywhere: still logged in, cart complete, cookie under K2",
@@ -552,7 +558,7 @@ def run(checks, cluster, rng):
             )
 
     # What the [K1,K2] step prevents: c promoted to [K2,K1] while a and b know only K1.
-    print("== 4'. skipping the [K1,K2] step")
+    phase("4'. skipping the [K1,K2] step")
     cluster.restart_instance("a", [k1])
     cluster.restart_instance("b", [k1])
     cluster.restart_instance("c", [k2, k1])
