@@ -490,6 +490,19 @@ def run(checks, cluster, rng):
             f"error.log 'upstream sent too big header': {too_big}; cart unchanged: {cart_same}",
         )
 
+    # The request-side limit that the 7168-byte cap respects: one more
+    # kilobyte of other cookies pushes the Cookie line past nginx's 8 KiB.
+    other = "other=" + "x" * 1100
+    fat = {"Cookie": c.cookie_header() + "; " + other}
+    r_lb = c.get("/cart", extra_headers=fat)
+    r_direct = c.get("/cart", port=cluster.ports["a"], extra_headers=fat)
+    checks.check(
+        "3.7 what the cap leaves room for: +1100 bytes of other cookies (Cookie line > 8 KiB) is a 400 from nginx, not the app",
+        r_lb.status == 400 and r_lb.instance is None and r_direct.status == 200,
+        f"{len('Cookie: ' + fat['Cookie'])}-byte line: through nginx {r_lb.status} "
+        f"({'nginx' if r_lb.instance is None else r_lb.instance}), directly to a {r_direct.status}",
+    )
+
     # ------------------------------------------------------------------
     # 4. Rolling key rotation, one instance at a time.
     phase("4. rolling key rotation")
