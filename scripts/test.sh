@@ -15,5 +15,15 @@ step "cargo test"
 cargo test --all-targets
 cargo test --doc
 
-# (nginx, Chromium and fuzz steps are added as those suites land.)
+step "nginx: three instances, one key ring"
+cargo build -q --example login
+bash tests/deploy/nginx.sh
+
+step "headless Chromium"
+bash tests/browser/run.sh
+
+if [ "${FUZZ_SECONDS:-60}" != 0 ]; then
+  step "fuzzing each target for ${FUZZ_SECONDS:-60} s"
+  bash fuzz/run-all.sh "${FUZZ_SECONDS:-60}"
+fi
 step "all suites passed"

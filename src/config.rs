@@ -28,6 +28,11 @@ pub const DEFAULT_MAX_CHUNKS: usize = 2;
 /// 7 KiB, so that the whole `Cookie` header, with 1 KiB left for the
 /// application's other cookies, stays under the 8 KiB header line that nginx
 /// (`large_client_header_buffers 4 8k`) and many other proxies accept by default.
+///
+/// Responses are the other direction: nginx holds an upstream's response
+/// headers in `proxy_buffer_size` (4 KiB by default), so a proxy in front of
+/// an application whose sessions grow past ~3.9 KB needs that raised
+/// (DEPLOYING.md).
 pub const DEFAULT_MAX_COOKIE_BYTES: usize = 7 * 1024;
 
 /// The `SameSite` attribute of the session cookie.
