@@ -74,7 +74,10 @@ impl SessionData {
             .get(key)
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
-            .map_err(|err| ValueError::Deserialize(err.to_string()))
+            .map_err(|_| ValueError::Deserialize {
+                key: key.to_owned(),
+                type_name: std::any::type_name::<T>(),
+            })
     }
 
     /// The raw JSON text stored at `key`.
@@ -93,8 +96,10 @@ impl SessionData {
         key: &str,
         value: &T,
     ) -> Result<bool, ValueError> {
-        let raw = serde_json::value::to_raw_value(value)
-            .map_err(|err| ValueError::Serialize(err.to_string()))?;
+        let raw = serde_json::value::to_raw_value(value).map_err(|_| ValueError::Serialize {
+            key: key.to_owned(),
+            type_name: std::any::type_name::<T>(),
+        })?;
         if let Some(old) = self.entries.get(key)
             && same_json(old.get(), raw.get())
         {
@@ -236,7 +241,11 @@ mod tests {
         data.insert("n", &42).unwrap();
         assert_eq!(data.get::<u32>("n").unwrap(), Some(42));
         assert_eq!(data.get::<u32>("missing").unwrap(), None);
-        assert!(data.get::<String>("n").is_err());
+        let err = data.get::<String>("n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"session value "n" is not a alloc::string::String"#
+        );
     }
 
     #[test]

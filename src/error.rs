@@ -51,6 +51,14 @@ pub enum ConfigError {
         /// What the operating system said, e.g. "No such file or directory".
         reason: String,
     },
+    /// The key-file variable holds what looks like a key rather than a path.
+    /// The value is not repeated, since it is probably a secret.
+    KeyInsteadOfPath {
+        /// The variable that should name a file, e.g. `SESSION_KEYS_FILE`.
+        var: String,
+        /// The variable for keys themselves, e.g. `SESSION_KEYS`.
+        keys_var: String,
+    },
     /// One entry of a key list is unusable.
     InvalidKey {
         /// Where the key was read from (a variable name or a file path).
@@ -138,6 +146,11 @@ impl fmt::Display for ConfigError {
                     "cannot read the key file {path:?} named by {var}: {reason}"
                 )
             }
+            ConfigError::KeyInsteadOfPath { var, keys_var } => write!(
+                f,
+                "{var} must name a file, but it holds something that looks like a key \
+                 (not shown); did you mean {keys_var}?"
+            ),
             ConfigError::InvalidKey {
                 source,
                 position,
@@ -236,20 +249,40 @@ impl fmt::Display for SealError {
 impl std::error::Error for SealError {}
 
 /// Why a value could not be stored in or read from a session.
-#[derive(Debug)]
+///
+/// It names the key and the Rust type, never the value: session values are
+/// often personal data, and this error ends up in logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValueError {
     /// The value could not be serialized to JSON (e.g. a map with non-string keys).
-    Serialize(String),
+    Serialize {
+        /// The session key.
+        key: String,
+        /// The Rust type that was being stored.
+        type_name: &'static str,
+    },
     /// The stored JSON does not deserialize into the requested type.
-    Deserialize(String),
+    Deserialize {
+        /// The session key.
+        key: String,
+        /// The Rust type that was asked for.
+        type_name: &'static str,
+    },
 }
 
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ValueError::Serialize(why) => write!(f, "cannot serialize session value: {why}"),
-            ValueError::Deserialize(why) => write!(f, "cannot deserialize session value: {why}"),
+            ValueError::Serialize { key, type_name } => {
+                write!(
+                    f,
+                    "session value {key:?}: a {type_name} cannot be serialized to JSON"
+                )
+            }
+            ValueError::Deserialize { key, type_name } => {
+                write!(f, "session value {key:?} is not a {type_name}")
+            }
         }
     }
 }

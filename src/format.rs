@@ -292,7 +292,7 @@ impl SessionCodec {
     /// # Errors
     /// The first failing check's [`RejectReason`]; see the module docs.
     pub fn open(&self, value: &str, now: u64) -> Result<OpenedSession, RejectReason> {
-        if value.len() > encoded_len(MIN_SEALED_LEN + self.body_limit) {
+        if value.len() > self.max_value_len() {
             return Err(RejectReason::TooLarge);
         }
         let mut sealed = URL_SAFE_NO_PAD
@@ -349,6 +349,11 @@ impl SessionCodec {
             expires_at,
             key_index,
         })
+    }
+
+    /// The longest value that could hold a body within the limit.
+    pub(crate) fn max_value_len(&self) -> usize {
+        encoded_len(MIN_SEALED_LEN + self.body_limit)
     }
 
     fn check_times(&self, created_at: u64, expires_at: u64, now: u64) -> Result<(), RejectReason> {

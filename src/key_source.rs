@@ -19,7 +19,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose as Engine};
 use zeroize::Zeroizing;
 
 use crate::error::{ConfigError, KeyProblem};
-use crate::key::Key;
+use crate::key::{Key, MAX_KEY_LEN, MIN_KEY_LEN};
 use crate::keyring::Keyring;
 
 /// Default name of the variable holding a comma-separated key list.
@@ -99,10 +99,17 @@ impl KeySource {
             (None, Some(path)) => {
                 let path = path?;
                 let text = std::fs::read_to_string(path.as_str()).map_err(|err| {
-                    ConfigError::KeyFileUnreadable {
-                        var: self.file_var.clone(),
-                        path: path.to_string(),
-                        reason: err.kind().to_string(),
+                    if looks_like_a_key(&path) {
+                        ConfigError::KeyInsteadOfPath {
+                            var: self.file_var.clone(),
+                            keys_var: self.keys_var.clone(),
+                        }
+                    } else {
+                        ConfigError::KeyFileUnreadable {
+                            var: self.file_var.clone(),
+                            path: path.to_string(),
+                            reason: err.kind().to_string(),
+                        }
                     }
                 })?;
                 let text = Zeroizing::new(text);
@@ -150,24 +157,31 @@ fn parse_entries<'a>(
             }
             continue;
         }
-        let standard: Zeroizing<String> = Zeroizing::new(
-            entry
-                .chars()
-                .map(|c| match c {
-                    '-' => '+',
-                    '_' => '/',
-                    c => c,
-                })
-                .collect(),
-        );
-        let bytes = Zeroizing::new(
-            LENIENT
-                .decode(standard.as_bytes())
-                .map_err(|_| invalid(KeyProblem::NotBase64))?,
-        );
+        let bytes = decode_key(entry).ok_or_else(|| invalid(KeyProblem::NotBase64))?;
         keys.push(Key::from_bytes(&bytes).map_err(invalid)?);
     }
     Keyring::from_keys(source, keys)
+}
+
+/// Decodes base64 in either alphabet, padding optional. Every buffer that
+/// holds key material is allocated once at its final size and wiped on drop.
+fn decode_key(entry: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let mut standard = Zeroizing::new(String::with_capacity(entry.len()));
+    standard.extend(entry.chars().map(|c| match c {
+        '-' => '+',
+        '_' => '/',
+        c => c,
+    }));
+    let mut bytes = Zeroizing::new(Vec::with_capacity(entry.len()));
+    LENIENT.decode_vec(standard.as_bytes(), &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Whether a value meant to be a path decodes as a plausible key, so that an
+/// error message must not repeat it. (A path that happens to decode too is
+/// merely not shown: erring towards silence.)
+fn looks_like_a_key(value: &str) -> bool {
+    decode_key(value.trim()).is_some_and(|k| (MIN_KEY_LEN..=MAX_KEY_LEN).contains(&k.len()))
 }
 
 #[cfg(test)]
@@ -283,6 +297,30 @@ mod tests {
         let err = load(&[("SESSION_KEYS_FILE", empty.to_str().unwrap())]).unwrap_err();
         assert!(matches!(err, ConfigError::NoKeys { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_put_in_the_file_variable_is_not_repeated() {
+        for key in [
+            K1,
+            K2_URL_NO_PAD,
+            "CzBVep/6Nq0r7ZpHYYiLQ9hXy0qCnV9cF0vAb6+Ws2M=",
+        ] {
+            let err = load(&[("SESSION_KEYS_FILE", key)]).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                matches!(err, ConfigError::KeyInsteadOfPath { .. }),
+                "{shown}"
+            );
+            assert!(!shown.contains(key), "{shown}");
+            assert!(shown.contains("did you mean SESSION_KEYS?"), "{shown}");
+        }
+        // A real path that does not exist is shown, to help the operator.
+        let err = load(&[("SESSION_KEYS_FILE", "/run/secrets/session-keys")]).unwrap_err();
+        assert!(
+            err.to_string().contains("/run/secrets/session-keys"),
+            "{err}"
+        );
     }
 
     #[test]

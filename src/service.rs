@@ -50,7 +50,16 @@ where
 fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
     let incoming = read_cookie(config, headers);
     let had_cookie = incoming.value.is_some() || incoming.highest_chunk > 0;
+    let too_long = |value: &str| value.len() > config.codec.max_value_len();
     let pending = match incoming.value {
+        // Refused before copying: the copy would be as large as the header.
+        Some(Ok(value)) if too_long(&value) => {
+            tracing::debug!(
+                reason = "too_large",
+                "session cookie rejected; request has no session"
+            );
+            None
+        }
         Some(Ok(value)) => Some(value.into_owned()),
         Some(Err(reason)) => {
             tracing::debug!(

@@ -93,7 +93,8 @@ impl Session {
     #[must_use]
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         self.try_get(key).unwrap_or_else(|err| {
-            tracing::warn!(key, %err, "session value has an unexpected type");
+            // The error names the key and type only; serde's own message could quote the value.
+            tracing::warn!(%err, "session value has an unexpected type");
             None
         })
     }

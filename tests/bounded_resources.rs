@@ -1,22 +1,29 @@
-//! Hostile `Cookie` headers never yield a session, a 5xx or a `Set-Cookie`.
+//! Hostile `Cookie` headers cost bounded memory and never yield a session.
 //!
 //! Every request below goes through the real middleware (`SessionLayer` in a
 //! `tower::ServiceBuilder`, around a handler that reads the session) and is
 //! called in-process. For each hostile header the user-visible outcome is
-//! checked: no 5xx, the handler sees an empty session, the response sets no
-//! cookie. Each row first checks, with the crate's public reader and codec,
-//! that it reaches the code path it is named after.
+//! checked — no 5xx, the handler sees an empty session, the response sets no
+//! cookie — and so is the largest amount of heap the call held at once,
+//! measured by a counting global allocator.
 //!
-//! The peak heap of each request is not measured here: that needs a counting
-//! `#[global_allocator]`, i.e. `unsafe impl GlobalAlloc`, and Cargo.toml's
-//! `[lints.rust] unsafe_code = "forbid"` refuses it in test binaries too.
+//! The meter is per thread: the requests run on a current-thread runtime, so
+//! everything the layer, the codec and the handler allocate is counted, and
+//! tests on other threads of this binary are not.
+//!
+//! A defining `#[global_allocator]` needs `unsafe impl GlobalAlloc`: this file
+//! opts in with `#![allow(unsafe_code)]`, which requires the package-wide lint
+//! to be `deny` (the library itself keeps `#![forbid(unsafe_code)]`).
+#![allow(unsafe_code)]
 
 use std::convert::Infallible;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use client_session::format::DEFAULT_BODY_LIMIT;
 use client_session::{
-    Key, Keyring, ManualClock, RejectReason, Session, SessionConfig, SessionLayer, chunk,
+    Key, Keyring, ManualClock, RejectReason, Session, SessionCodec, SessionConfig, SessionLayer,
+    chunk,
 };
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
@@ -24,6 +31,156 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt as _, service_fn};
 
 const VECTORS: &str = include_str!("vectors/vectors-v1.json");
+
+/// Per-request memory that does not depend on the input: the session state
+/// and its `Arc`, the request-extensions map, the response and its header
+/// map, the handler's future and the runtime's bookkeeping for one
+/// `block_on`. Measured at about 1 KiB; 8 KiB leaves room for library
+/// changes without hiding anything proportional to the input.
+const FIXED_OVERHEAD: usize = 8 * 1024;
+
+/// `miniz_oxide`'s decompressor state, boxed once per inflated cookie
+/// (`compress.rs` documents ~11 KiB).
+const INFLATER_STATE: usize = 16 * 1024;
+
+/// The inflate buffer: it doubles up to the body limit, and the meter counts
+/// a growing buffer as moved (old and new both live), so the last doubling
+/// holds ½ + 1 × the limit.
+const INFLATE_BUFFER: usize = DEFAULT_BODY_LIMIT + DEFAULT_BODY_LIMIT / 2;
+
+/// The most a request may hold at once while rejecting a hostile `Cookie`
+/// header of `header_bytes` bytes over `lines` header lines:
+///
+/// * 1 × the header: the layer copies the candidate cookie value out of it
+///   (at most the whole header) so that the handler can open it later;
+/// * ¾ × the header: the strict base64url decoding of that copy;
+/// * the inflate buffer and the inflater's state: inflation stops at the
+///   body limit;
+/// * with several `Cookie` lines, a list of one 16-byte slice per line, in a
+///   `Vec` that grows by doubling (48 bytes per line during a move);
+/// * the fixed per-request overhead.
+///
+/// Only the first two terms grow with the cookie. An implementation that
+/// inflated without a limit would hold over 1 MiB for the bomb of the
+/// vectors, a 1.4 KiB cookie whose bound is 125,473 bytes
+/// (`an_unbounded_inflate_would_break_the_bound` shows the meter seeing such
+/// an inflate); one that sized its table of parts from the chunk count
+/// before checking the cap would hold 16 bytes per part for
+/// `9999.` (159,984 bytes against a bound of 122,934) and ask for 16 GB for
+/// `1000000000.`.
+fn layer_bound(header_bytes: usize, lines: usize) -> usize {
+    let per_line = if lines > 1 { 48 * lines } else { 0 };
+    header_bytes
+        + header_bytes * 3 / 4
+        + INFLATE_BUFFER
+        + INFLATER_STATE
+        + per_line
+        + FIXED_OVERHEAD
+}
+
+/// The most `SessionCodec::open` may hold for an input of `input_bytes`:
+/// the inflate buffer and the inflater's state, and a few copies of the
+/// input (its decoding is ¾ of it).
+fn codec_bound(input_bytes: usize) -> usize {
+    INFLATE_BUFFER + INFLATER_STATE + 4 * input_bytes
+}
+
+mod meter {
+    //! A global allocator that counts, for the thread that asks, how many
+    //! bytes are live and the most that were live at once.
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub(crate) struct Counting;
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    struct Meter {
+        on: Cell<bool>,
+        live: Cell<isize>,
+        peak: Cell<isize>,
+    }
+
+    thread_local! {
+        // Const-initialised and without `Drop`: using it allocates nothing,
+        // so the allocator may touch it.
+        static METER: Meter = const {
+            Meter { on: Cell::new(false), live: Cell::new(0), peak: Cell::new(0) }
+        };
+    }
+
+    fn record(delta: isize) {
+        let _ = METER.try_with(|m| {
+            if m.on.get() {
+                let live = m.live.get() + delta;
+                m.live.set(live);
+                m.peak.set(m.peak.get().max(live));
+            }
+        });
+    }
+
+    fn size(bytes: usize) -> isize {
+        isize::try_from(bytes).unwrap_or(isize::MAX)
+    }
+
+    // SAFETY: every call is forwarded unchanged to `System`; the only added
+    // work is arithmetic on thread-local cells, which does not allocate.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+            let ptr = unsafe { System.alloc(layout) };
+            if !ptr.is_null() {
+                record(size(layout.size()));
+            }
+            ptr
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: as for `alloc`.
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if !ptr.is_null() {
+                record(size(layout.size()));
+            }
+            ptr
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` was allocated by `System` with `layout`.
+            unsafe { System.dealloc(ptr, layout) };
+            record(-size(layout.size()));
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+            let new = unsafe { System.realloc(ptr, layout, new_size) };
+            if !new.is_null() {
+                // Counted as a move, the worst case: for a moment the new
+                // block is live next to the old one.
+                record(size(new_size));
+                record(-size(layout.size()));
+            }
+            new
+        }
+    }
+
+    /// Runs `f` and returns its result with the most bytes that were live at
+    /// once during the call, beyond what was live before it.
+    pub(crate) fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        METER.with(|m| {
+            m.live.set(0);
+            m.peak.set(0);
+            m.on.set(true);
+        });
+        let result = f();
+        let peak = METER.with(|m| {
+            m.on.set(false);
+            m.peak.get()
+        });
+        (result, usize::try_from(peak).unwrap_or(0))
+    }
+}
 
 /// What the handler saw, sent back in a response header.
 const SAW: &str = "x-saw-session";
@@ -266,7 +423,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn hostile_cookie_headers_give_no_session_and_no_set_cookie() {
+fn hostile_cookie_headers_give_no_session_no_set_cookie_and_bounded_memory() {
     let runtime = runtime();
     for row in rows() {
         let name = row.name;
@@ -276,6 +433,7 @@ fn hostile_cookie_headers_give_no_session_and_no_set_cookie() {
             "row {name:?} exercises another path"
         );
 
+        let header_bytes: usize = row.cookie_headers.iter().map(Vec::len).sum();
         let mut request = Request::new(());
         for line in &row.cookie_headers {
             let value = HeaderValue::from_bytes(line).unwrap();
@@ -284,10 +442,14 @@ fn hostile_cookie_headers_give_no_session_and_no_set_cookie() {
         let service = ServiceBuilder::new()
             .layer(SessionLayer::new(row.config))
             .service(service_fn(handler));
-        let response = runtime
-            .block_on(service.oneshot(request))
-            .expect("the handler is infallible");
 
+        let (response, peak) = meter::peak_during(|| {
+            runtime
+                .block_on(service.oneshot(request))
+                .expect("the handler is infallible")
+        });
+
+        println!("{name:<55} header {header_bytes:>7} B   peak {peak:>7} B");
         assert!(
             !response.status().is_server_error(),
             "row {name:?}: status {}",
@@ -307,5 +469,54 @@ fn hostile_cookie_headers_give_no_session_and_no_set_cookie() {
                 .iter()
                 .collect::<Vec<_>>()
         );
+        let bound = layer_bound(header_bytes, row.cookie_headers.len());
+        assert!(
+            peak < bound,
+            "row {name:?}: the request held {peak} bytes at once, over the bound of {bound} \
+             for a {header_bytes}-byte header"
+        );
     }
+}
+
+#[test]
+fn the_codec_stops_the_bomb_at_the_body_limit() {
+    let bomb = bomb();
+    let codec = SessionCodec::new(bomb.keyring, "session");
+    let (outcome, peak) = meter::peak_during(|| codec.open(&bomb.value, bomb.now).map(|_| ()));
+    let input = bomb.value.len();
+    println!("SessionCodec::open on the bomb: input {input} B   peak {peak} B");
+    assert_eq!(outcome, Err(RejectReason::TooLarge));
+    let bound = codec_bound(input);
+    assert!(
+        peak < bound,
+        "opening the {input}-byte bomb held {peak} bytes at once, over the bound of {bound}"
+    );
+}
+
+/// The meter sees a regression: inflating a bomb of the vector's size ratio
+/// without a limit holds the whole 1 MiB, far over the bound `open` keeps.
+#[test]
+fn an_unbounded_inflate_would_break_the_bound() {
+    let body = br#"{"pad":""#
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b' ', 1 << 20))
+        .collect::<Vec<u8>>();
+    let packed = miniz_oxide::deflate::compress_to_vec(&body, 1);
+    let (inflated, peak) = meter::peak_during(|| {
+        miniz_oxide::inflate::decompress_to_vec(&packed)
+            .map(|v| v.len())
+            .ok()
+    });
+    println!(
+        "unbounded inflate: input {} B   peak {peak} B",
+        packed.len()
+    );
+    assert_eq!(inflated, Some(body.len()));
+    assert!(peak >= 1 << 20, "peak {peak}");
+    let bound = codec_bound(packed.len());
+    assert!(
+        peak > bound,
+        "peak {peak} is within {bound}: the bound would not catch it"
+    );
 }
