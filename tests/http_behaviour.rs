@@ -476,3 +476,87 @@ async fn the_handler_can_ask_for_the_encoded_size_before_writing() {
     assert!((1400..1450).contains(&len), "{len}");
     assert_eq!(fits, "true");
 }
+
+/// SECURITY.md L1: logout deletes the browser's copy; a copy taken before
+/// still opens until it expires. This is the documented limit of any
+/// stateless session — the test keeps the documentation honest.
+#[tokio::test]
+async fn a_copy_of_the_cookie_taken_before_logout_still_works_until_it_expires() {
+    let clock = ManualClock::new(NOW);
+    let url = app_with(config(&clock).idle_timeout(Duration::from_secs(HOUR))).await;
+    let bare = bare_client();
+    let login = send_post(&bare, format!("{url}/set/user"), r#""alice""#).await;
+    let stolen = as_cookie_header(&set_cookies(&login));
+    let logout = bare
+        .post(format!("{url}/destroy"))
+        .header("cookie", &stolen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attribute(&set_cookies(&logout)[0], "Max-Age").as_deref(),
+        Some("0")
+    );
+    let replay = bare
+        .get(format!("{url}/get/user"))
+        .header("cookie", &stolen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.status(),
+        StatusCode::OK,
+        "the copy still opens after logout"
+    );
+    clock.advance(HOUR);
+    let replay = bare
+        .get(format!("{url}/get/user"))
+        .header("cookie", &stolen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.status(),
+        StatusCode::NOT_FOUND,
+        "but not past its idle expiry"
+    );
+}
+
+/// SECURITY.md L5 / the `Session` docs: two requests that modify the session
+/// from the same starting cookie each produce a cookie; whichever the browser
+/// stores last wins and the other change is lost.
+#[tokio::test]
+async fn concurrent_writes_from_one_cookie_last_write_wins() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let bare = bare_client();
+    let start = as_cookie_header(&set_cookies(
+        &send_post(&bare, format!("{url}/set/cart"), "[]").await,
+    ));
+    let write = |item: &'static str| {
+        let (bare, url, start) = (bare.clone(), url.clone(), start.clone());
+        async move {
+            let response = bare
+                .post(format!("{url}/set/cart"))
+                .header("cookie", start)
+                .body(item)
+                .send()
+                .await
+                .unwrap();
+            as_cookie_header(&set_cookies(&response))
+        }
+    };
+    let (first, second) = tokio::join!(write(r#"["from tab 1"]"#), write(r#"["from tab 2"]"#));
+    for (cookie, expected) in [(first, r#"["from tab 1"]"#), (second, r#"["from tab 2"]"#)] {
+        let cart = bare
+            .get(format!("{url}/get/cart"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            cart.text().await.unwrap(),
+            expected,
+            "each cookie holds only its own change"
+        );
+    }
+}
