@@ -12,9 +12,12 @@
 //!   decrypting a buffer of the size our codec encrypts without compression
 //!   (`aes_256_gcm/encrypt_decrypt`).
 //!
-//! After criterion's report, a table gives the medians and the ratios
-//! ours/peer and ours/cipher, read back from criterion's `estimates.json` of
-//! this run. Run it with
+//! After criterion's report come two tables: the medians, read back from the
+//! `estimates.json` criterion wrote in this run, and the ratios of our
+//! seal+open to the peer and to the cipher — from those medians, and measured
+//! again by alternating batches of ours and theirs and taking the median of
+//! the per-round ratios, which the changing load of a shared machine disturbs
+//! far less than medians taken minutes apart. Run it with
 //!
 //! ```text
 //! cargo bench --bench codec
@@ -25,11 +28,11 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
-use client_session::{Compression, Key, Keyring, SessionCodec, SessionData};
+use client_session::{Compression, Key, Keyring, OpenedSession, SessionCodec, SessionData};
 use cookie::{Cookie, CookieJar};
 use criterion::{BenchmarkId, Criterion};
 use serde_json::{Value, json};
@@ -117,9 +120,7 @@ fn profile() -> Body {
 
 fn bench_body(c: &mut Criterion, body: &Body) {
     let mut group = c.benchmark_group(body.group);
-    let keyring = Keyring::single(Key::generate());
-    for (label, compression) in compressions() {
-        let codec = SessionCodec::new(keyring.clone(), COOKIE_NAME).with_compression(compression);
+    for (label, codec) in codecs() {
         let sealed = codec.seal(&body.data, NOW, EXPIRES_AT).unwrap();
         assert_eq!(codec.open(&sealed, NOW).unwrap().data(), &body.data);
 
@@ -130,46 +131,111 @@ fn bench_body(c: &mut Criterion, body: &Body) {
             b.iter(|| codec.open(black_box(&sealed), NOW).unwrap());
         });
         group.bench_function(BenchmarkId::new("seal_open", label), |b| {
-            b.iter(|| {
-                let value = codec.seal(black_box(&body.data), NOW, EXPIRES_AT).unwrap();
-                codec.open(&value, NOW).unwrap()
-            });
+            b.iter(|| seal_open(&codec, black_box(&body.data)));
         });
     }
 
     let key = cookie::Key::generate();
     group.bench_function(BenchmarkId::new("cookie_private_jar", "add_get"), |b| {
-        b.iter(|| {
-            let mut jar = CookieJar::new();
-            jar.private_mut(&key)
-                .add(Cookie::new(COOKIE_NAME, black_box(&body.json).clone()));
-            jar.private(&key).get(COOKIE_NAME).unwrap()
-        });
+        b.iter(|| private_jar_add_get(&key, black_box(&body.json)));
     });
 
-    let cipher = Aes256Gcm::new(&[0x42; 32].into());
-    let plaintext = vec![0x5a; PREFIX_LEN + body.json.len()];
-    let aad = [0x01; HEADER_LEN + COOKIE_NAME.len()];
-    let mut buffer = plaintext.clone();
-    let mut counter = 0u64;
+    let mut cipher = BareCipher::new(body);
     group.bench_function(BenchmarkId::new("aes_256_gcm", "encrypt_decrypt"), |b| {
-        b.iter(|| {
-            // A fresh nonce per message, as a real sealer would use.
-            counter += 1;
-            let mut nonce = [0u8; 12];
-            nonce[..8].copy_from_slice(&counter.to_be_bytes());
-            let nonce = (&nonce).into();
-            buffer.copy_from_slice(black_box(&plaintext));
-            let tag = cipher
-                .encrypt_inout_detached(nonce, &aad, buffer.as_mut_slice().into())
-                .unwrap();
-            cipher
-                .decrypt_inout_detached(nonce, &aad, buffer.as_mut_slice().into(), &tag)
-                .unwrap();
-            black_box(&buffer);
-        });
+        b.iter(|| cipher.encrypt_decrypt());
     });
     group.finish();
+}
+
+/// One codec per compression setting, sharing one fresh key.
+fn codecs() -> [(&'static str, SessionCodec); 2] {
+    let keyring = Keyring::single(Key::generate());
+    compressions().map(|(label, compression)| {
+        let codec = SessionCodec::new(keyring.clone(), COOKIE_NAME).with_compression(compression);
+        (label, codec)
+    })
+}
+
+/// What a request that changes its session costs us: seal, then open.
+fn seal_open(codec: &SessionCodec, data: &SessionData) -> OpenedSession {
+    let value = codec.seal(data, NOW, EXPIRES_AT).unwrap();
+    codec.open(&value, NOW).unwrap()
+}
+
+/// The peer's equivalent: add a private cookie to a jar, get it back decrypted.
+fn private_jar_add_get(key: &cookie::Key, json: &str) -> Cookie<'static> {
+    let mut jar = CookieJar::new();
+    jar.private_mut(key)
+        .add(Cookie::new(COOKIE_NAME, json.to_owned()));
+    jar.private(key).get(COOKIE_NAME).unwrap()
+}
+
+/// AES-256-GCM with a prepared key over a buffer the size of our plaintext
+/// without compression (flags, timestamps, body), with our AAD's size.
+struct BareCipher {
+    cipher: Aes256Gcm,
+    plaintext: Vec<u8>,
+    buffer: Vec<u8>,
+    aad: [u8; HEADER_LEN + COOKIE_NAME.len()],
+    counter: u64,
+}
+
+impl BareCipher {
+    fn new(body: &Body) -> BareCipher {
+        let plaintext = vec![0x5a; PREFIX_LEN + body.json.len()];
+        BareCipher {
+            cipher: Aes256Gcm::new(&[0x42; 32].into()),
+            buffer: plaintext.clone(),
+            plaintext,
+            aad: [0x01; HEADER_LEN + COOKIE_NAME.len()],
+            counter: 0,
+        }
+    }
+
+    fn encrypt_decrypt(&mut self) {
+        // A fresh nonce per message, as a real sealer would use.
+        self.counter += 1;
+        let mut nonce = [0u8; 12];
+        nonce[..8].copy_from_slice(&self.counter.to_be_bytes());
+        let nonce = (&nonce).into();
+        self.buffer.copy_from_slice(black_box(&self.plaintext));
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(nonce, &self.aad, self.buffer.as_mut_slice().into())
+            .unwrap();
+        self.cipher
+            .decrypt_inout_detached(nonce, &self.aad, self.buffer.as_mut_slice().into(), &tag)
+            .unwrap();
+        black_box(&self.buffer);
+    }
+}
+
+const INTERLEAVED_ROUNDS: usize = 41;
+
+/// The median over rounds of time(`a`) / time(`b`), each round timing a batch
+/// of `a` right after a batch of `b`: a change in the machine's load between
+/// rounds (other jobs on a shared machine) hits both sides of a round alike.
+fn interleaved_ratio(mut a: impl FnMut(), mut b: impl FnMut()) -> f64 {
+    const BATCH: u32 = 100;
+    fn batch(f: &mut dyn FnMut()) -> f64 {
+        let started = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        started.elapsed().as_secs_f64()
+    }
+    for _ in 0..BATCH {
+        a();
+        b();
+    }
+    let mut ratios: Vec<f64> = (0..INTERLEAVED_ROUNDS)
+        .map(|_| {
+            let b_time = batch(&mut b);
+            batch(&mut a) / b_time
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[INTERLEAVED_ROUNDS / 2]
 }
 
 fn main() {
@@ -188,7 +254,9 @@ fn main() {
     report(started, &bodies);
 }
 
-/// Prints medians and ratios from what criterion measured in this run.
+/// Prints the medians criterion measured in this run, and the ratios of our
+/// seal+open to the peer and to the cipher: from those medians, and measured
+/// again interleaved, which a shared machine's changing load disturbs less.
 fn report(started: SystemTime, bodies: &[Body]) {
     let Some(dir) = criterion_dir() else {
         println!("ratio table: criterion's output directory not found");
@@ -213,50 +281,78 @@ fn report(started: SystemTime, bodies: &[Body]) {
     println!();
     println!("Medians in µs (criterion, this run; {})", dir.display());
     println!(
-        "{:<8} {:<8} {:>6} {:>8} {:>8} {:>10} {:>12} {:>12} {:>12} {:>12}",
+        "{:<7} {:<8} {:>6} {:>8} {:>8} {:>10} {:>19} {:>16}",
         "body",
         "compr.",
-        "bytes",
+        "JSON B",
         "seal",
         "open",
         "seal+open",
-        "PrivateJar",
-        "AES-GCM",
-        "ours/peer",
-        "ours/cipher"
+        "PrivateJar add+get",
+        "AES-GCM enc+dec"
     );
-    let keyring = Keyring::single(Key::generate());
     for body in bodies {
-        let peer = median(body.group, "cookie_private_jar", "add_get");
-        let cipher = median(body.group, "aes_256_gcm", "encrypt_decrypt");
-        for (label, compression) in compressions() {
-            let codec =
-                SessionCodec::new(keyring.clone(), COOKIE_NAME).with_compression(compression);
-            let seal_open = median(body.group, "seal_open", label);
+        for (label, _) in compressions() {
             println!(
-                "{:<8} {:<8} {:>6} {:>8} {:>8} {:>10} {:>12} {:>12} {:>12} {:>12}",
+                "{:<7} {:<8} {:>6} {:>8} {:>8} {:>10} {:>19} {:>16}",
                 body.group,
                 label,
                 body.json.len(),
                 us(median(body.group, "seal", label)),
                 us(median(body.group, "open", label)),
-                us(seal_open),
-                us(peer),
-                us(cipher),
-                ratio(seal_open, peer),
-                ratio(seal_open, cipher),
-            );
-            println!(
-                "{:<17} cookie value: ours {} bytes, PrivateJar {} bytes",
-                "",
-                codec.sealed_len(&body.data).unwrap(),
-                private_jar_value_len(&body.json),
+                us(median(body.group, "seal_open", label)),
+                us(median(body.group, "cookie_private_jar", "add_get")),
+                us(median(body.group, "aes_256_gcm", "encrypt_decrypt")),
             );
         }
     }
+
+    println!();
+    println!("Our seal+open over the peer's add+get and over the cipher's encrypt+decrypt");
     println!(
-        "PrivateJar and AES-GCM: add+get and encrypt+decrypt of the uncompressed body; \
-         ratios use our seal+open."
+        "{:<7} {:<8} {:>15} {:>15} {:>15} {:>15} {:>14}",
+        "body",
+        "compr.",
+        "/peer criterion",
+        "/peer interl.",
+        "/AES criterion",
+        "/AES interl.",
+        "value B ours"
+    );
+    let jar_key = cookie::Key::generate();
+    for body in bodies {
+        let peer = median(body.group, "cookie_private_jar", "add_get");
+        let aes = median(body.group, "aes_256_gcm", "encrypt_decrypt");
+        let mut cipher = BareCipher::new(body);
+        for (label, codec) in codecs() {
+            let ours = median(body.group, "seal_open", label);
+            let ours_run = || {
+                black_box(seal_open(&codec, black_box(&body.data)));
+            };
+            let to_peer = interleaved_ratio(ours_run, || {
+                black_box(private_jar_add_get(&jar_key, black_box(&body.json)));
+            });
+            let to_aes = interleaved_ratio(ours_run, || cipher.encrypt_decrypt());
+            println!(
+                "{:<7} {:<8} {:>15} {:>14.2}x {:>15} {:>14.2}x {:>14}",
+                body.group,
+                label,
+                ratio(ours, peer),
+                to_peer,
+                ratio(ours, aes),
+                to_aes,
+                codec.sealed_len(&body.data).unwrap(),
+            );
+        }
+        println!(
+            "{:<7} PrivateJar's value for the same JSON: {} B",
+            body.group,
+            private_jar_value_len(&body.json)
+        );
+    }
+    println!(
+        "The cipher's buffer is our plaintext without compression: 17 + JSON bytes. \
+         Interleaved: median of {INTERLEAVED_ROUNDS} rounds."
     );
 }
 
