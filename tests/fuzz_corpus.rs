@@ -63,7 +63,7 @@ fn replay(kind: &str, min_files: usize) {
     }
     assert!(
         failures.is_empty(),
-        "{} input(s) violate a fuzz property (messages above):\n{}",
+        "{} input(s) violate a fuzz property (messages above; findings: fuzz/README.md):\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -477,10 +478,10 @@ impl<'a> Bytes<'a> {
 /// limit (128) is a separate matter, see `fuzz/README.md`.
 const MAX_DEPTH: usize = 6;
 
-/// Characters of generated strings, at most: a little over the default body
-/// limit, so `BodyTooLarge` is reached but a small input cannot grow into
-/// megabytes of JSON.
-const STRING_BUDGET: usize = 96 * 1024;
+/// Bytes of generated strings, at most: enough for bodies that compress and
+/// values that need chunks (bodies over a limit come from the small limits
+/// the control bytes pick), small enough to keep executions fast.
+const STRING_BUDGET: usize = 24 * 1024;
 
 fn gen_string(r: &mut Bytes<'_>, budget: &mut usize) -> String {
     let len = usize::from(r.byte());
@@ -530,21 +531,33 @@ pub(crate) fn seal_open(data: &[u8]) {
         Some(nul) => (&data[..nul], &data[nul + 1..]),
         None => (data, &[][..]),
     };
-    let object = match serde_json::from_slice::<Map<String, Value>>(body) {
+    let mut object = match serde_json::from_slice::<Map<String, Value>>(body) {
         Ok(object) => object,
         Err(_) => gen_object(&mut Bytes::new(body), 0, &mut { STRING_BUDGET }),
     };
-    let session = SessionData::from(object);
     let mut r = Bytes::new(control);
 
-    let compression = match r.byte() % 4 {
+    let settings = r.byte();
+    if settings >= 0xF0 {
+        // One value nested in up to 510 arrays: around and past serde_json's
+        // recursion limit (128), which `open` does not apply (it keeps values
+        // as raw text) but `to_json_map` does.
+        let depth = 2 * usize::from(r.byte());
+        let deep = (0..depth).fold(Value::Null, |v, _| Value::Array(vec![v]));
+        object.insert("deep".to_owned(), deep);
+    }
+    let session = SessionData::from(object);
+    let compression = match settings % 4 {
         0 => Compression::default(),
         1 => Compression::Off,
         2 => Compression::Above(0),
         _ => Compression::Above(usize::from(r.u16())),
     };
-    let body_limit = match r.byte() % 4 {
+    let limit_choice = r.byte();
+    let body_limit = match limit_choice % 4 {
         0 => usize::from(r.u16()),
+        // "No limit": a limit near usize::MAX must not break opening.
+        3 if limit_choice >= 0xF0 => usize::MAX - usize::from(r.u16()),
         _ => DEFAULT_BODY_LIMIT,
     };
     // now, with created_at ≤ now (or a little ahead, within the leeway) < expires_at.
@@ -593,6 +606,10 @@ pub(crate) fn seal_open(data: &[u8]) {
         .expect("a freshly sealed value opens");
     assert_eq!(opened.data(), &session, "opened body differs");
     assert_eq!(opened.data().to_json(), session.to_json());
+    // Every value of an opened session can be read back as a JSON map.
+    let map = catch_unwind(AssertUnwindSafe(|| opened.data().to_json_map()))
+        .unwrap_or_else(|_| panic!("to_json_map panicked on an opened session"));
+    assert_eq!(map, session.to_json_map());
     assert_eq!(
         (opened.created_at(), opened.expires_at()),
         (created_at, expires_at)
