@@ -68,6 +68,12 @@ rc=$?
 if [ "$rc" -ne 0 ]; then
     saved=0
     while IFS= read -r -d '' found; do
+        for known in "regressions/$target"/*; do
+            if [ -f "$known" ] && cmp -s "$found" "$known"; then
+                echo "run.sh: $(basename "$found") is the saved regression $known" >&2
+                continue 2
+            fi
+        done
         cp "$found" "regressions/$target/"
         echo "run.sh: saved $(basename "$found") to fuzz/regressions/$target/" >&2
         echo "run.sh: input (base64): $(base64 -w0 "$found" | head -c 2000)" >&2
