@@ -102,27 +102,47 @@ where
 }
 
 /// Splits `value` into the `(name, value)` cookies to send for `name`.
+///
+/// Every `name=value` pair fits in 4096 bytes. Parts are cut on character
+/// boundaries, so any string splits and joins back (sealed values are ASCII).
 #[must_use]
 pub fn split(name: &str, value: &str) -> Vec<(String, String)> {
     if name.len() + 1 + value.len() <= MAX_COOKIE_PAIR_LEN {
         return vec![(name.to_owned(), value.to_owned())];
     }
-    let count = chunk_count(name.len(), value.len());
-    let part_len = value.len().div_ceil(count);
-    // base64url is ASCII, so any byte offset is a char boundary.
-    let mut parts = value
-        .as_bytes()
-        .chunks(part_len)
-        .map(|p| std::str::from_utf8(p).unwrap_or(""));
-    let mut cookies = Vec::with_capacity(count);
-    cookies.push((
-        name.to_owned(),
-        format!("{count}.{}", parts.next().unwrap_or("")),
-    ));
-    for (i, part) in parts.enumerate() {
-        cookies.push((format!("{name}.{}", i + 1), part.to_owned()));
+    let mut count = chunk_count(name.len(), value.len());
+    let parts = loop {
+        let capacity = MAX_COOKIE_PAIR_LEN
+            .saturating_sub(name.len() + 2 + decimal_digits(count))
+            .max(4);
+        let parts = cut(value, capacity);
+        if parts.len() <= count {
+            break parts;
+        }
+        count = parts.len();
+    };
+    let mut cookies = Vec::with_capacity(parts.len());
+    cookies.push((name.to_owned(), format!("{}.{}", parts.len(), parts[0])));
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        cookies.push((format!("{name}.{i}"), (*part).to_owned()));
     }
     cookies
+}
+
+/// Cuts `value` into parts of at most `capacity` bytes, on character boundaries.
+fn cut(value: &str, capacity: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let mut end = capacity.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (part, tail) = rest.split_at(end);
+        parts.push(part);
+        rest = tail;
+    }
+    parts
 }
 
 /// How many chunks a value of `value_len` bytes needs under `name`.
@@ -291,6 +311,24 @@ mod tests {
             let back = read(std::iter::once(header.as_bytes()), "session", 10);
             assert_eq!(back.value.unwrap().unwrap(), value, "len {len}");
         }
+    }
+
+    #[test]
+    fn non_ascii_values_split_on_character_boundaries_and_join_back() {
+        let value = "a".to_owned() + &"é".repeat(2999);
+        let cookies = split("s", &value);
+        assert!(
+            cookies
+                .iter()
+                .all(|(n, v)| n.len() + 1 + v.len() <= MAX_COOKIE_PAIR_LEN)
+        );
+        let header = cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let back = read(std::iter::once(header.as_bytes()), "s", 10);
+        assert_eq!(back.value.unwrap().unwrap(), value);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub(crate) enum InflateError {
 /// is therefore at most `limit` plus the decompressor's fixed state (~11 KiB).
 pub(crate) fn inflate(compressed: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let mut out = vec![0u8; compressed.len().saturating_mul(4).clamp(64, limit.max(1))];
+    let mut out = vec![0u8; compressed.len().saturating_mul(4).max(64).min(limit.max(1))];
     let mut state = Box::<DecompressorOxide>::default();
     let mut input = compressed;
     let mut written = 0;
@@ -85,6 +85,14 @@ mod tests {
             "the bomb is smaller than the limit it breaks"
         );
         assert_eq!(inflate(&packed, 64 * 1024), Err(InflateError::TooLarge));
+    }
+
+    #[test]
+    fn limits_below_the_initial_buffer_size_work() {
+        let packed = deflate(b"hello hello hello hello");
+        assert_eq!(inflate(&packed, 23).unwrap(), b"hello hello hello hello");
+        assert_eq!(inflate(&packed, 22), Err(InflateError::TooLarge));
+        assert_eq!(inflate(&packed, 0), Err(InflateError::TooLarge));
     }
 
     #[test]

@@ -145,13 +145,21 @@ impl SessionData {
     }
 
     /// The whole object as a `serde_json` map (parses every value).
-    #[must_use]
-    pub fn to_json_map(&self) -> serde_json::Map<String, serde_json::Value> {
+    ///
+    /// # Errors
+    /// [`ValueError::Deserialize`] naming the first key whose value
+    /// `serde_json::Value` cannot hold: nested deeper than serde_json's
+    /// recursion limit (128). Such values are valid JSON and stay readable
+    /// as raw text ([`get_raw`](Self::get_raw)).
+    pub fn to_json_map(&self) -> Result<serde_json::Map<String, serde_json::Value>, ValueError> {
         self.entries
             .iter()
             .map(|(k, v)| {
-                let value = serde_json::from_str(v.get()).expect("stored values are valid JSON");
-                (k.clone(), value)
+                let value = serde_json::from_str(v.get()).map_err(|_| ValueError::Deserialize {
+                    key: k.clone(),
+                    type_name: std::any::type_name::<serde_json::Value>(),
+                })?;
+                Ok((k.clone(), value))
             })
             .collect()
     }
@@ -246,6 +254,19 @@ mod tests {
             err.to_string(),
             r#"session value "n" is not a alloc::string::String"#
         );
+    }
+
+    #[test]
+    fn values_too_deep_for_serde_json_value_stay_readable_as_raw_json() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let data = SessionData::from_json(format!(r#"{{"deep":{deep}}}"#).as_bytes()).unwrap();
+        assert_eq!(data.get_raw("deep"), Some(deep.as_str()));
+        let err = data.to_json_map().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"session value "deep" is not a serde_json::value::Value"#
+        );
+        assert!(data.get::<serde_json::Value>("deep").is_err());
     }
 
     #[test]

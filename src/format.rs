@@ -272,7 +272,9 @@ impl SessionCodec {
     /// As [`seal`](Self::seal).
     pub fn sealed_len(&self, data: &SessionData) -> Result<usize, SealError> {
         let body = self.encode_body(data)?;
-        Ok(encoded_len(MIN_SEALED_LEN + body.payload.len()))
+        Ok(encoded_len(
+            MIN_SEALED_LEN.saturating_add(body.payload.len()),
+        ))
     }
 
     fn encode_body(&self, data: &SessionData) -> Result<EncodedBody, SealError> {
@@ -353,7 +355,7 @@ impl SessionCodec {
 
     /// The longest value that could hold a body within the limit.
     pub(crate) fn max_value_len(&self) -> usize {
-        encoded_len(MIN_SEALED_LEN + self.body_limit)
+        encoded_len(MIN_SEALED_LEN.saturating_add(self.body_limit))
     }
 
     fn check_times(&self, created_at: u64, expires_at: u64, now: u64) -> Result<(), RejectReason> {
@@ -463,9 +465,9 @@ fn with_aad<R>(header: &[u8], context: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     }
 }
 
-/// Length of unpadded base64 for `n` bytes.
+/// Length of unpadded base64 for `n` bytes (saturating: limits may be huge).
 const fn encoded_len(n: usize) -> usize {
-    (n * 4).div_ceil(3)
+    n.saturating_mul(4).div_ceil(3)
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ fn assert_same_session(
     // `serde_json` may parse a float one ulp off without `float_roundtrip`, so
     // the generated tree is compared after the same text round trip.
     assert_eq!(
-        &opened.data().to_json_map(),
+        &opened.data().to_json_map().unwrap(),
         &serde_json::from_str::<Map<String, Value>>(&Value::Object(original.clone()).to_string())
             .unwrap()
     );

@@ -37,7 +37,7 @@ fn every_cookie_sealed_by_a_release_still_opens() {
             .open(&value, entry["created_at"].as_u64().unwrap() + 1)
             .unwrap_or_else(|r| panic!("{what}: rejected: {r}"));
         assert_eq!(
-            Value::Object(opened.data().to_json_map()),
+            Value::Object(opened.data().to_json_map().unwrap()),
             entry["body"],
             "{what}"
         );

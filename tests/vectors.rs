@@ -78,7 +78,7 @@ fn every_open_vector_opens_or_is_rejected_as_stated() {
                     v["key_index"].as_u64().unwrap(),
                     "{name}"
                 );
-                let body = Value::Object(session.data().to_json_map());
+                let body = Value::Object(session.data().to_json_map().unwrap());
                 assert_eq!(body, v["body"], "vector {name:?} body");
                 opened += 1;
             }
