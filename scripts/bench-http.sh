@@ -2,15 +2,18 @@
 # HTTP load test of client-session's SessionLayer against bare hyper / axum and
 # against tower-sessions (MemoryStore) and axum-extra's PrivateCookieJar.
 #
-#   scripts/bench-http.sh [SECONDS]     # SECONDS per row, default 10
-#   BENCH_QUICK=1 scripts/bench-http.sh # smoke test: 2 s per row, short warm-up
+#   scripts/bench-http.sh [SECONDS]     # SECONDS per row and round, default 10;
+#                                       # 3 interleaved rounds, median reported
+#   BENCH_QUICK=1 scripts/bench-http.sh # smoke test: 2 s per row, 1 round, short warm-up
 #
 # Environment (all optional):
-#   BENCH_QUICK=1            2 s per row (unless SECONDS is given) and 1 s warm-up
+#   BENCH_QUICK=1            2 s per row (unless SECONDS is given), 1 s warm-up, 1 round
 #   BENCH_CONNECTIONS=32     wrk connections (-c); wrk always runs one thread (-t1)
 #   BENCH_WARMUP=2           warm-up seconds per row (not measured)
-#   BENCH_ROUNDS=1           run every row this many times (rows interleaved) and
-#                            report the run with the median req/s
+#   BENCH_ROUNDS=3           run every row this many times (rows interleaved, so
+#                            a burst of load elsewhere hits one round of every row
+#                            rather than all rounds of one) and report, per row,
+#                            the run with the median req/s (default 1 with BENCH_QUICK)
 #   BENCH_SERVER_CPU=0       CPU the servers are pinned to (taskset -c)
 #   BENCH_CLIENT_CPU=1       CPU wrk is pinned to
 #   BENCH_PORT_BASE=18081    first of 6 consecutive ports on 127.0.0.1
@@ -39,9 +42,14 @@ elif [[ "${BENCH_QUICK:-0}" == 1 ]]; then
 else
     DURATION=10
 fi
-if [[ "${BENCH_QUICK:-0}" == 1 ]]; then WARMUP=${BENCH_WARMUP:-1}; else WARMUP=${BENCH_WARMUP:-2}; fi
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+    WARMUP=${BENCH_WARMUP:-1}
+    ROUNDS=${BENCH_ROUNDS:-1}
+else
+    WARMUP=${BENCH_WARMUP:-2}
+    ROUNDS=${BENCH_ROUNDS:-3}
+fi
 CONNS=${BENCH_CONNECTIONS:-32}
-ROUNDS=${BENCH_ROUNDS:-1}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 PORT_BASE=${BENCH_PORT_BASE:-18081}
@@ -248,61 +256,86 @@ for round in $(seq 1 "$ROUNDS"); do
         fi
         rps=$(awk -v r="$reqs" -v d="$dur_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
         cpu=$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" -v d="$dur_us" 'BEGIN { printf "%.0f", 100 * (b - a) / t / (d / 1e6) }')
-        echo "$id $round $rps $p50 $p99 $cpu" >>"$TMP/results"
-        log "round $round $(printf '%-18s' "$id") $(printf '%8s' "$rps") req/s  p50 ${p50} us  p99 ${p99} us  server CPU ${cpu}%"
+        cpu_us=$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" -v r="$reqs" 'BEGIN { printf "%.2f", (b - a) / t / r * 1e6 }')
+        echo "$id $round $rps $p50 $p99 $cpu $cpu_us" >>"$TMP/results"
+        log "round $round $(printf '%-18s' "$id") $(printf '%8s' "$rps") req/s  p50 ${p50} us  p99 ${p99} us  server CPU ${cpu}% = ${cpu_us} us/req"
     done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ table ----
 # Median run (by req/s) of every row.
-declare -A RPS P50 P99 CPU
+declare -A RPS P50 P99 CPU RANGE CPUUS
 for row in "${ROWS[@]}"; do
     IFS='|' read -r id _ <<<"$row"
     line=$(awk -v id="$id" '$1 == id' "$TMP/results" | sort -k3,3n | awk '{ a[NR] = $0 } END { if (NR) print a[int((NR + 1) / 2)] }')
     [[ -n "$line" ]] || continue
-    read -r _ _ RPS[$id] P50[$id] P99[$id] CPU[$id] <<<"$line"
+    read -r _ _ RPS[$id] P50[$id] P99[$id] CPU[$id] _ <<<"$line"
+    # Server CPU time per request: median over rounds (less sensitive than
+    # req/s to other processes taking turns on the CPUs).
+    CPUUS[$id]=$(awk -v id="$id" '$1 == id { print $7 }' "$TMP/results" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
+    RANGE[$id]=$(awk -v id="$id" '$1 == id { if (n++ == 0 || $3 < lo) lo = $3; if ($3 > hi) hi = $3 } END { printf "%d–%d", lo, hi }' "$TMP/results")
 done
 
+# times X: "X×" for a number, X itself otherwise ("", "n/a").
+times() { if [[ "$1" =~ ^-?[0-9] ]]; then echo "$1×"; else echo "$1"; fi; }
 fmt_us() { awk -v v="$1" 'BEGIN { if (v >= 1000) printf "%.2f ms", v / 1000; else printf "%.0f µs", v }'; }
-# ratio A B -> A/B with 2 decimals ("n/a" when undefined)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-# cost ID -> µs per request above axum hello
-cost() {
-    [[ -n "${RPS[$1]:-}" && -n "${RPS[axum-hello]:-}" ]] || { echo ""; return; }
-    awk -v r="${RPS[$1]}" -v h="${RPS[axum-hello]}" 'BEGIN { printf "%.2f", (1 / r - 1 / h) * 1e6 }'
-}
-# cost_ratio OURS PEER -> our cost / peer cost
-cost_ratio() {
-    local a b
-    a=$(cost "$1")
-    b=$(cost "$2")
-    awk -v a="$a" -v b="$b" 'BEGIN { if (a == "" || b == "" || b + 0 <= 0) print "n/a"; else printf "%.2f", a / b }'
+# stat KIND A [B]: a statistic computed within each round (rows of one round
+# ran minutes apart at most, so they saw the same machine), then the median
+# over rounds; "n/a" when undefined.
+#   ratio  A B: req/s of A ÷ req/s of B
+#   cost   A:   session cost of A, µs per request: 1/rps(A) − 1/rps(axum hello)
+#   cratio A B: cost(A) ÷ cost(B) (rounds where cost(B) <= 0 are left out)
+stat() {
+    awk -v kind="$1" -v a="$2" -v b="${3:-}" -v h=axum-hello '
+        { rps[$1 SUBSEP $2] = $3; rounds[$2] = 1 }
+        function has(id, r) { return (id SUBSEP r) in rps }
+        function cost(id, r) { return (1 / rps[id SUBSEP r] - 1 / rps[h SUBSEP r]) * 1e6 }
+        END {
+            n = 0
+            for (r in rounds) {
+                if (kind == "ratio") {
+                    if (!has(a, r) || !has(b, r)) continue
+                    x = rps[a SUBSEP r] / rps[b SUBSEP r]
+                } else if (kind == "cost") {
+                    if (!has(a, r) || !has(h, r)) continue
+                    x = cost(a, r)
+                } else {
+                    if (!has(a, r) || !has(b, r) || !has(h, r) || cost(b, r) <= 0) continue
+                    x = cost(a, r) / cost(b, r)
+                }
+                v[++n] = x
+            }
+            if (n == 0) { print "n/a"; exit }
+            for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+            m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            printf "%.2f\n", m
+        }' "$TMP/results"
 }
 
 MD="$TMP/table.md"
 {
-    echo "| Row | req/s | p50 | p99 | server CPU | vs bare hyper | session cost (µs/req vs axum hello) | ours ÷ tower-sessions | ours ÷ PrivateCookieJar |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| Row | req/s | req/s, all rounds | p50 | p99 | server CPU | server CPU µs/req | vs bare hyper | session cost (µs/req vs axum hello) | ours ÷ tower-sessions | ours ÷ PrivateCookieJar |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for row in "${ROWS[@]}"; do
         IFS='|' read -r id label _ <<<"$row"
         if [[ -z "${RPS[$id]:-}" ]]; then
-            echo "| $label | failed | | | | | | | |"
+            echo "| $label | failed | | | | | | | | | |"
             continue
         fi
-        vs_bare=$(ratio "${RPS[$id]}" "${RPS[hyper-bare]:-}")
+        vs_bare=$(stat ratio "$id" hyper-bare)
         [[ "$id" == hyper-bare ]] && vs_bare="1.00"
         c=""; c_ts=""; c_jar=""
         case $id in
-            axum-*-read | axum-*-modify) c=$(cost "$id") ;;
+            axum-*-read | axum-*-modify) c=$(stat cost "$id") ;;
         esac
         case $id in
-            axum-ours-read) c_ts=$(cost_ratio axum-ours-read axum-ts-read); c_jar=$(cost_ratio axum-ours-read axum-jar-read) ;;
-            axum-ours-modify) c_ts=$(cost_ratio axum-ours-modify axum-ts-modify); c_jar=$(cost_ratio axum-ours-modify axum-jar-modify) ;;
+            axum-ours-read) c_ts=$(stat cratio axum-ours-read axum-ts-read); c_jar=$(stat cratio axum-ours-read axum-jar-read) ;;
+            axum-ours-modify) c_ts=$(stat cratio axum-ours-modify axum-ts-modify); c_jar=$(stat cratio axum-ours-modify axum-jar-modify) ;;
         esac
-        printf '| %s | %s | %s | %s | %s%% | %s | %s | %s | %s |\n' "$label" "${RPS[$id]}" \
-            "$(fmt_us "${P50[$id]}")" "$(fmt_us "${P99[$id]}")" "${CPU[$id]}" "${vs_bare}×" \
-            "$c" "${c_ts:+${c_ts}×}" "${c_jar:+${c_jar}×}"
+        printf '| %s | %s | %s | %s | %s | %s%% | %s | %s | %s | %s | %s |\n' "$label" "${RPS[$id]}" "${RANGE[$id]}" \
+            "$(fmt_us "${P50[$id]}")" "$(fmt_us "${P99[$id]}")" "${CPU[$id]}" "${CPUUS[$id]}" "$(times "$vs_bare")" \
+            "$c" "$(times "$c_ts")" "$(times "$c_jar")"
     done
     echo
     echo "| Session kind | Cookie request header (bytes, whole line) | Set-Cookie on modify (bytes, whole line) |"
@@ -335,12 +368,12 @@ target() { # target NAME VALUE OP LIMIT
     echo
     echo "| Target | Measured | Goal | Verdict |"
     echo "|---|---:|---:|---|"
-    target "hyper: read-only req/s ÷ bare hyper" "$(ratio "${RPS[hyper-ours-read]:-}" "${RPS[hyper-bare]:-}")" ">=" 0.80
-    target "hyper: modify req/s ÷ bare hyper" "$(ratio "${RPS[hyper-ours-modify]:-}" "${RPS[hyper-bare]:-}")" ">=" 0.70
-    target "axum read: our cost ÷ tower-sessions cost" "$(cost_ratio axum-ours-read axum-ts-read)" "<=" 0.5
-    target "axum read: our cost ÷ PrivateCookieJar cost" "$(cost_ratio axum-ours-read axum-jar-read)" "<=" 0.5
-    target "axum modify: our cost ÷ tower-sessions cost" "$(cost_ratio axum-ours-modify axum-ts-modify)" "<=" 0.5
-    target "axum modify: our cost ÷ PrivateCookieJar cost" "$(cost_ratio axum-ours-modify axum-jar-modify)" "<=" 0.5
+    target "hyper: read-only req/s ÷ bare hyper" "$(stat ratio hyper-ours-read hyper-bare)" ">=" 0.80
+    target "hyper: modify req/s ÷ bare hyper" "$(stat ratio hyper-ours-modify hyper-bare)" ">=" 0.70
+    target "axum read: our cost ÷ tower-sessions cost" "$(stat cratio axum-ours-read axum-ts-read)" "<=" 0.5
+    target "axum read: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-ours-read axum-jar-read)" "<=" 0.5
+    target "axum modify: our cost ÷ tower-sessions cost" "$(stat cratio axum-ours-modify axum-ts-modify)" "<=" 0.5
+    target "axum modify: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-ours-modify axum-jar-modify)" "<=" 0.5
 } >>"$MD"
 
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -348,6 +381,7 @@ AESNI=$(grep -qw aes /proc/cpuinfo && echo yes || echo no)
 echo
 echo "client-session HTTP benchmark: wrk -t1 -c$CONNS, ${DURATION}s per row (+${WARMUP}s warm-up), $ROUNDS round(s)$( ((ROUNDS > 1)) && echo ', median req/s run')"
 echo "server: tokio current_thread, pinned to CPU $SERVER_CPU; wrk pinned to CPU $CLIENT_CPU; both at nice $NICE"
+echo "req/s, p50, p99, server CPU: the median round (by req/s) of each row; ratios and costs: computed within each round, median over rounds"
 echo "machine: $NPROC CPUs, $CPU_MODEL, AES-NI: $AESNI; load average before: $LOAD_START, after: $LOAD_END"
 echo
 cat "$MD"
