@@ -12,8 +12,10 @@
 #   BENCH_WARMUP=2           warm-up seconds per row (not measured)
 #   BENCH_ROUNDS=3           run every row this many times (rows interleaved, so
 #                            a burst of load elsewhere hits one round of every row
-#                            rather than all rounds of one) and report, per row,
-#                            the run with the median req/s (default 1 with BENCH_QUICK)
+#                            rather than all rounds of one). req/s and latencies:
+#                            the run with the median req/s of each row; ratios and
+#                            costs: computed within each round, median over rounds
+#                            (default 1 with BENCH_QUICK)
 #   BENCH_SERVER_CPU=0       CPU the servers are pinned to (taskset -c)
 #   BENCH_CLIENT_CPU=1       CPU wrk is pinned to
 #   BENCH_PORT_BASE=18081    first of 6 consecutive ports on 127.0.0.1
