@@ -6,19 +6,47 @@
 //! the raw texts back as they are, so a request that changes one value does
 //! not re-serialize the others.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer as _, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::ValueError;
 
 /// The contents of a session: a JSON object, keys in sorted order.
+///
+/// An opened session keeps the decrypted JSON text as one buffer and points
+/// into it; only values inserted since are separate allocations. (One
+/// allocation per request instead of two per key: allocation was the largest
+/// cost of the layer in the profile, see BENCHMARKS.md.)
 #[derive(Clone, Default)]
 pub struct SessionData {
-    entries: BTreeMap<String, Box<RawValue>>,
+    /// The JSON text the session was opened from.
+    source: String,
+    /// Sorted by key, no duplicates.
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    key: Text,
+    value: Value,
+}
+
+/// A key: a range of `source` (the common case), or its own string when it
+/// was escaped in the source or inserted since.
+#[derive(Clone)]
+enum Text {
+    Source(usize, usize),
+    Owned(Box<str>),
+}
+
+/// A value as raw JSON text: a range of `source`, or inserted since.
+#[derive(Clone)]
+enum Value {
+    Source(usize, usize),
+    Owned(Box<RawValue>),
 }
 
 impl SessionData {
@@ -29,22 +57,81 @@ impl SessionData {
     }
 
     /// Parses a JSON object. Each value is checked but kept as raw text.
-    pub(crate) fn from_json(body: &[u8]) -> Result<SessionData, serde_json::Error> {
-        Ok(SessionData {
-            entries: serde_json::from_slice(body)?,
-        })
+    #[cfg(test)]
+    pub(crate) fn from_json(body: &[u8]) -> Option<SessionData> {
+        SessionData::from_json_vec(body.to_vec())
+    }
+
+    /// Parses a JSON object, keeping `body` as the session's buffer.
+    /// `None` when it is not UTF-8, not JSON, or not an object.
+    pub(crate) fn from_json_vec(body: Vec<u8>) -> Option<SessionData> {
+        let source = String::from_utf8(body).ok()?;
+        let base = source.as_ptr() as usize;
+        let range = |text: &str| {
+            let start = text.as_ptr() as usize - base;
+            (start, start + text.len())
+        };
+        let mut entries: Vec<Entry> = {
+            let mut parser = serde_json::Deserializer::from_str(&source);
+            let pairs = parser.deserialize_map(ObjectVisitor).ok()?;
+            parser.end().ok()?;
+            pairs
+                .into_iter()
+                .rev() // so that, after a stable sort, the last duplicate comes first
+                .map(|(key, value)| Entry {
+                    key: match key {
+                        KeyText::Borrowed(k) => {
+                            let (start, end) = range(k);
+                            Text::Source(start, end)
+                        }
+                        KeyText::Owned(k) => Text::Owned(k.into_boxed_str()),
+                    },
+                    value: {
+                        let (start, end) = range(value.get());
+                        Value::Source(start, end)
+                    },
+                })
+                .collect()
+        };
+        let mut data = SessionData {
+            source,
+            entries: Vec::new(),
+        };
+        entries.sort_by(|a, b| data.key(a).cmp(data.key(b)));
+        entries.dedup_by(|later, earlier| data.key(later) == data.key(earlier));
+        data.entries = entries;
+        Some(data)
+    }
+
+    fn key<'a>(&'a self, entry: &'a Entry) -> &'a str {
+        match &entry.key {
+            Text::Source(start, end) => &self.source[*start..*end],
+            Text::Owned(key) => key,
+        }
+    }
+
+    fn value<'a>(&'a self, entry: &'a Entry) -> &'a str {
+        match &entry.value {
+            Value::Source(start, end) => &self.source[*start..*end],
+            Value::Owned(raw) => raw.get(),
+        }
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|e| self.key(e).cmp(key))
     }
 
     /// Writes the object as compact JSON into `out`.
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (i, (key, value)) in self.entries.iter().enumerate() {
+        for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+            serde_json::to_writer(&mut *out, self.key(entry))
+                .expect("writing to a Vec cannot fail");
             out.push(b':');
-            out.extend_from_slice(value.get().as_bytes());
+            out.extend_from_slice(self.value(entry).as_bytes());
         }
         out.push(b'}');
     }
@@ -61,7 +148,7 @@ impl SessionData {
         2 + self
             .entries
             .iter()
-            .map(|(k, v)| k.len() + v.get().len() + 4)
+            .map(|e| self.key(e).len() + self.value(e).len() + 4)
             .sum::<usize>()
     }
 
@@ -70,9 +157,8 @@ impl SessionData {
     /// # Errors
     /// [`ValueError::Deserialize`] when the stored JSON is not a `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
-        self.entries
-            .get(key)
-            .map(|raw| serde_json::from_str(raw.get()))
+        self.get_raw(key)
+            .map(serde_json::from_str)
             .transpose()
             .map_err(|_| ValueError::Deserialize {
                 key: key.to_owned(),
@@ -83,7 +169,8 @@ impl SessionData {
     /// The raw JSON text stored at `key`.
     #[must_use]
     pub fn get_raw(&self, key: &str) -> Option<&str> {
-        self.entries.get(key).map(|raw| raw.get())
+        let i = self.find(key).ok()?;
+        Some(self.value(&self.entries[i]))
     }
 
     /// Stores `value` at `key`. Returns whether the session changed: storing a
@@ -100,36 +187,52 @@ impl SessionData {
             key: key.to_owned(),
             type_name: std::any::type_name::<T>(),
         })?;
-        if let Some(old) = self.entries.get(key)
-            && same_json(old.get(), raw.get())
-        {
-            return Ok(false);
+        match self.find(key) {
+            Ok(i) => {
+                if same_json(self.value(&self.entries[i]), raw.get()) {
+                    return Ok(false);
+                }
+                self.entries[i].value = Value::Owned(raw);
+            }
+            Err(i) => self.entries.insert(
+                i,
+                Entry {
+                    key: Text::Owned(key.into()),
+                    value: Value::Owned(raw),
+                },
+            ),
         }
-        self.entries.insert(key.to_owned(), raw);
         Ok(true)
     }
 
     /// Removes the value at `key`. Returns whether there was one.
     pub fn remove(&mut self, key: &str) -> bool {
-        self.entries.remove(key).is_some()
+        match self.find(key) {
+            Ok(i) => {
+                self.entries.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Removes every value. Returns whether there was any.
     pub fn clear(&mut self) -> bool {
         let had_any = !self.entries.is_empty();
         self.entries.clear();
+        self.source.clear();
         had_any
     }
 
     /// Whether `key` holds a value.
     #[must_use]
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.contains_key(key)
+        self.find(key).is_ok()
     }
 
     /// The keys, in sorted order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+        self.entries.iter().map(|e| self.key(e))
     }
 
     /// How many values the session holds.
@@ -154,14 +257,61 @@ impl SessionData {
     pub fn to_json_map(&self) -> Result<serde_json::Map<String, serde_json::Value>, ValueError> {
         self.entries
             .iter()
-            .map(|(k, v)| {
-                let value = serde_json::from_str(v.get()).map_err(|_| ValueError::Deserialize {
-                    key: k.clone(),
-                    type_name: std::any::type_name::<serde_json::Value>(),
-                })?;
-                Ok((k.clone(), value))
+            .map(|e| {
+                let key = self.key(e);
+                let value =
+                    serde_json::from_str(self.value(e)).map_err(|_| ValueError::Deserialize {
+                        key: key.to_owned(),
+                        type_name: std::any::type_name::<serde_json::Value>(),
+                    })?;
+                Ok((key.to_owned(), value))
             })
             .collect()
+    }
+}
+
+/// A key as serde_json hands it over: borrowed from the source unless it
+/// contained escapes.
+enum KeyText<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl<'de> Deserialize<'de> for KeyText<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeyText<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText::Borrowed(key))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<KeyText<'de>, E> {
+                Ok(KeyText::Owned(key.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The top-level object, as (key, raw value) pairs in source order.
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Vec<(KeyText<'de>, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+        while let Some(key) = map.next_key::<KeyText<'de>>()? {
+            pairs.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(pairs)
     }
 }
 
@@ -180,14 +330,12 @@ fn same_json(a: &str, b: &str) -> bool {
 
 impl From<serde_json::Map<String, serde_json::Value>> for SessionData {
     fn from(map: serde_json::Map<String, serde_json::Value>) -> SessionData {
-        let entries = map
-            .into_iter()
-            .map(|(k, v)| {
-                let raw = serde_json::value::to_raw_value(&v).expect("a Value always serializes");
-                (k, raw)
-            })
-            .collect();
-        SessionData { entries }
+        let mut data = SessionData::new();
+        for (key, value) in map {
+            data.insert(&key, &value)
+                .expect("a serde_json::Value always serializes");
+        }
+        data
     }
 }
 
@@ -195,11 +343,9 @@ impl PartialEq for SessionData {
     /// Equal as JSON objects.
     fn eq(&self, other: &SessionData) -> bool {
         self.entries.len() == other.entries.len()
-            && self
-                .entries
-                .iter()
-                .zip(&other.entries)
-                .all(|((ka, va), (kb, vb))| ka == kb && same_json(va.get(), vb.get()))
+            && self.entries.iter().zip(&other.entries).all(|(a, b)| {
+                self.key(a) == other.key(b) && same_json(self.value(a), other.value(b))
+            })
     }
 }
 
@@ -207,7 +353,7 @@ impl fmt::Debug for SessionData {
     /// Shows the keys only: session values are often personal data.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionData")
-            .field("keys", &self.entries.keys().collect::<Vec<_>>())
+            .field("keys", &self.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -280,8 +426,35 @@ mod tests {
 
     #[test]
     fn only_objects_parse() {
-        assert!(SessionData::from_json(b"[1]").is_err());
-        assert!(SessionData::from_json(b"{} x").is_err());
+        assert!(SessionData::from_json(b"[1]").is_none());
+        assert!(SessionData::from_json(b"{} x").is_none());
+        assert!(SessionData::from_json(b"{\"a\":1 x}").is_none());
+        assert!(SessionData::from_json(b"\xff").is_none());
         assert!(SessionData::from_json(b"{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn escaped_keys_duplicates_and_order_are_handled() {
+        let data = SessionData::from_json(br#"{"z":1,"a\u0062":2,"z":3,"m":{"x":[1,2]}}"#).unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["ab", "m", "z"]);
+        assert_eq!(
+            data.get::<u32>("z").unwrap(),
+            Some(3),
+            "the last duplicate wins"
+        );
+        assert_eq!(data.get_raw("m"), Some(r#"{"x":[1,2]}"#));
+        assert_eq!(data.to_json(), r#"{"ab":2,"m":{"x":[1,2]},"z":3}"#);
+    }
+
+    #[test]
+    fn edits_after_opening_keep_sorted_order() {
+        let mut data = SessionData::from_json(br#"{"b":1,"d":2}"#).unwrap();
+        data.insert("c", &3).unwrap();
+        data.insert("a", &0).unwrap();
+        assert!(data.remove("d"));
+        assert!(!data.remove("d"));
+        data.insert("b", &10).unwrap();
+        assert_eq!(data.to_json(), r#"{"a":0,"b":10,"c":3}"#);
+        assert!(data.contains_key("c") && !data.contains_key("d"));
     }
 }

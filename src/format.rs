@@ -67,7 +67,6 @@
 //!
 //! Chunking a value across several cookies is described in [`crate::chunk`].
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
@@ -262,7 +261,7 @@ impl SessionCodec {
             &nonce,
             created_at,
             expires_at,
-            &body,
+            body,
         ))
     }
 
@@ -272,21 +271,35 @@ impl SessionCodec {
     /// As [`seal`](Self::seal).
     pub fn sealed_len(&self, data: &SessionData) -> Result<usize, SealError> {
         let body = self.encode_body(data)?;
-        Ok(encoded_len(
-            MIN_SEALED_LEN.saturating_add(body.payload.len()),
-        ))
+        Ok(encoded_len(body.buffer.len().saturating_add(TAG_LEN)))
     }
 
+    /// Lays out `header || flags || times || body'`, the JSON written in place
+    /// and compressed when that pays.
     fn encode_body(&self, data: &SessionData) -> Result<EncodedBody, SealError> {
-        let mut json = Vec::with_capacity(data.json_len_hint());
-        data.write_json(&mut json);
-        if json.len() > self.body_limit {
+        let start = HEADER_LEN + PREFIX_LEN;
+        let mut buffer = Vec::with_capacity(start + data.json_len_hint() + TAG_LEN);
+        buffer.resize(start, 0);
+        data.write_json(&mut buffer);
+        let json_len = buffer.len() - start;
+        if json_len > self.body_limit {
             return Err(SealError::BodyTooLarge {
-                len: json.len(),
+                len: json_len,
                 limit: self.body_limit,
             });
         }
-        Ok(EncodedBody::choose(json, self.compression))
+        let mut flags = 0;
+        if let Compression::Above(threshold) = self.compression
+            && json_len >= threshold
+        {
+            let packed = compress::deflate(&buffer[start..]);
+            if packed.len() < json_len {
+                buffer.truncate(start);
+                buffer.extend_from_slice(&packed);
+                flags = FLAG_DEFLATE;
+            }
+        }
+        Ok(EncodedBody { flags, buffer })
     }
 
     /// Opens a cookie value at time `now` (Unix seconds).
@@ -297,8 +310,9 @@ impl SessionCodec {
         if value.len() > self.max_value_len() {
             return Err(RejectReason::TooLarge);
         }
-        let mut sealed = URL_SAFE_NO_PAD
-            .decode(value)
+        let mut sealed = Vec::with_capacity(value.len() / 4 * 3 + 3);
+        URL_SAFE_NO_PAD
+            .decode_vec(value, &mut sealed)
             .map_err(|_| RejectReason::Malformed)?;
         if sealed.len() < MIN_SEALED_LEN {
             return Err(RejectReason::Malformed);
@@ -322,7 +336,8 @@ impl SessionCodec {
                 .map_err(|_| RejectReason::Unauthenticated)
         })?;
 
-        let plaintext = &sealed[HEADER_LEN..sealed.len() - TAG_LEN];
+        let body_end = sealed.len() - TAG_LEN;
+        let plaintext = &sealed[HEADER_LEN..body_end];
         let flags = plaintext[0];
         if flags & !FLAG_DEFLATE != 0 {
             return Err(RejectReason::InvalidBody);
@@ -332,19 +347,20 @@ impl SessionCodec {
         self.check_times(created_at, expires_at, now)?;
 
         let stored = &plaintext[PREFIX_LEN..];
-        let body: Cow<'_, [u8]> = if flags & FLAG_DEFLATE != 0 {
-            Cow::Owned(
-                compress::inflate(stored, self.body_limit).map_err(|err| match err {
-                    InflateError::TooLarge => RejectReason::TooLarge,
-                    InflateError::Invalid => RejectReason::InvalidBody,
-                })?,
-            )
+        let body = if flags & FLAG_DEFLATE != 0 {
+            compress::inflate(stored, self.body_limit).map_err(|err| match err {
+                InflateError::TooLarge => RejectReason::TooLarge,
+                InflateError::Invalid => RejectReason::InvalidBody,
+            })?
         } else if stored.len() > self.body_limit {
             return Err(RejectReason::TooLarge);
         } else {
-            Cow::Borrowed(stored)
+            // The body becomes the session's buffer: no copy, no allocation.
+            sealed.truncate(body_end);
+            sealed.drain(..HEADER_LEN + PREFIX_LEN);
+            sealed
         };
-        let data = SessionData::from_json(&body).map_err(|_| RejectReason::InvalidBody)?;
+        let data = SessionData::from_json_vec(body).ok_or(RejectReason::InvalidBody)?;
         Ok(OpenedSession {
             data,
             created_at,
@@ -385,33 +401,24 @@ impl std::fmt::Debug for SessionCodec {
     }
 }
 
-/// A body ready to seal: the flags byte and the stored bytes.
+/// A body ready to seal: `buffer` holds room for the header and prefix,
+/// then the stored body; `flags` says whether it is compressed.
 struct EncodedBody {
     flags: u8,
-    payload: Vec<u8>,
+    buffer: Vec<u8>,
 }
 
 impl EncodedBody {
-    fn choose(json: Vec<u8>, compression: Compression) -> EncodedBody {
-        if let Compression::Above(threshold) = compression
-            && json.len() >= threshold
-        {
-            let packed = compress::deflate(&json);
-            if packed.len() < json.len() {
-                return EncodedBody {
-                    flags: FLAG_DEFLATE,
-                    payload: packed,
-                };
-            }
-        }
-        EncodedBody {
-            flags: 0,
-            payload: json,
-        }
+    /// An uncompressed body, as the test vectors give it.
+    #[cfg(test)]
+    fn uncompressed(body: &[u8]) -> EncodedBody {
+        let mut buffer = vec![0; HEADER_LEN + PREFIX_LEN];
+        buffer.extend_from_slice(body);
+        EncodedBody { flags: 0, buffer }
     }
 }
 
-/// Seals an already-encoded body with a given nonce. Crate-private: only
+/// Seals an encoded body with a given nonce. Crate-private: only
 /// [`SessionCodec::seal`] (with a fresh random nonce) and the crate's own
 /// test-vector tests may choose the nonce.
 fn seal_with_nonce(
@@ -420,16 +427,15 @@ fn seal_with_nonce(
     nonce: &[u8; NONCE_LEN],
     created_at: u64,
     expires_at: u64,
-    body: &EncodedBody,
+    body: EncodedBody,
 ) -> String {
-    let mut sealed = Vec::with_capacity(MIN_SEALED_LEN + body.payload.len());
-    sealed.push(VERSION);
-    sealed.extend_from_slice(&key.id().to_bytes());
-    sealed.extend_from_slice(nonce);
-    sealed.push(body.flags);
-    sealed.extend_from_slice(&created_at.to_be_bytes());
-    sealed.extend_from_slice(&expires_at.to_be_bytes());
-    sealed.extend_from_slice(&body.payload);
+    let mut sealed = body.buffer;
+    sealed[0] = VERSION;
+    sealed[1..5].copy_from_slice(&key.id().to_bytes());
+    sealed[5..HEADER_LEN].copy_from_slice(nonce);
+    sealed[HEADER_LEN] = body.flags;
+    sealed[HEADER_LEN + 1..HEADER_LEN + 9].copy_from_slice(&created_at.to_be_bytes());
+    sealed[HEADER_LEN + 9..HEADER_LEN + PREFIX_LEN].copy_from_slice(&expires_at.to_be_bytes());
 
     let (header, plaintext) = sealed.split_at_mut(HEADER_LEN);
     let tag = with_aad(header, context, |aad| {
@@ -438,7 +444,9 @@ fn seal_with_nonce(
             .expect("a session body is far below GCM's 64 GiB message limit")
     });
     sealed.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode(&sealed)
+    let mut value = String::with_capacity(encoded_len(sealed.len()));
+    URL_SAFE_NO_PAD.encode_string(&sealed, &mut value);
+    value
 }
 
 /// The per-cookie cipher, keyed with the message key derived from `kdf_nonce`.

@@ -25,17 +25,14 @@ fn every_seal_vector_is_reproduced_byte_for_byte() {
         let name = v["name"].as_str().unwrap();
         let key = Key::from_bytes(&STANDARD.decode(v["key"].as_str().unwrap()).unwrap()).unwrap();
         let nonce: [u8; NONCE_LEN] = hex(v["nonce"].as_str().unwrap()).try_into().unwrap();
-        let body = EncodedBody {
-            flags: 0,
-            payload: v["body"].as_str().unwrap().as_bytes().to_vec(),
-        };
+        let body = EncodedBody::uncompressed(v["body"].as_str().unwrap().as_bytes());
         let value = seal_with_nonce(
             &key,
             v["context"].as_str().unwrap().as_bytes(),
             &nonce,
             v["created_at"].as_u64().unwrap(),
             v["expires_at"].as_u64().unwrap(),
-            &body,
+            body,
         );
         assert_eq!(value, v["value"].as_str().unwrap(), "seal vector {name:?}");
     }

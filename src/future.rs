@@ -5,7 +5,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::header::SET_COOKIE;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 
@@ -43,14 +42,9 @@ where
         let Some(session) = this.session.take() else {
             return Poll::Ready(Ok(response));
         };
-        match writer::finish(&session.lock()) {
-            Writeback::Nothing => {}
-            Writeback::Cookies(cookies) => {
-                let headers = response.headers_mut();
-                for cookie in cookies {
-                    headers.append(SET_COOKIE, cookie);
-                }
-            }
+        let verdict = writer::finish(&session.lock(), response.headers_mut());
+        match verdict {
+            Writeback::Done => {}
             Writeback::TooLarge => {
                 // The handler's response promised a saved session; sending it
                 // without the cookie would lose the user's data silently.

@@ -1,5 +1,6 @@
 //! [`SessionService`]: the middleware itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -10,7 +11,7 @@ use tower_service::Service;
 use crate::chunk::{self, IncomingCookie};
 use crate::config::SessionConfig;
 use crate::future::ResponseFuture;
-use crate::session::{Session, State};
+use crate::session::{PendingCookie, Session, State};
 
 /// Wraps a service: puts a [`Session`] in each request's extensions and
 /// appends `Set-Cookie` to the response when needed. Made by [`SessionLayer`](crate::SessionLayer).
@@ -46,21 +47,31 @@ where
     }
 }
 
-/// The request's session, not yet opened: only the cookie's value is copied out.
+/// The request's session, not yet opened: only where the cookie is, is noted.
 fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
-    let incoming = read_cookie(config, headers);
+    let (incoming, only_header) = read_cookie(config, headers);
     let had_cookie = incoming.value.is_some() || incoming.highest_chunk > 0;
-    let too_long = |value: &str| value.len() > config.codec.max_value_len();
     let pending = match incoming.value {
         // Refused before copying: the copy would be as large as the header.
-        Some(Ok(value)) if too_long(&value) => {
+        Some(Ok(value)) if value.len() > config.codec.max_value_len() => {
             tracing::debug!(
                 reason = "too_large",
                 "session cookie rejected; request has no session"
             );
             None
         }
-        Some(Ok(value)) => Some(value.into_owned()),
+        Some(Ok(Cow::Borrowed(value))) => Some(match only_header {
+            Some(header) => {
+                let start = value.as_ptr() as usize - header.as_bytes().as_ptr() as usize;
+                PendingCookie::InHeader {
+                    header: header.clone(),
+                    start,
+                    end: start + value.len(),
+                }
+            }
+            None => PendingCookie::Joined(value.to_owned()),
+        }),
+        Some(Ok(Cow::Owned(joined))) => Some(PendingCookie::Joined(joined)),
         Some(Err(reason)) => {
             tracing::debug!(
                 reason = reason.as_str(),
@@ -84,25 +95,37 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
     })
 }
 
-fn read_cookie<'h>(config: &SessionConfig, headers: &'h HeaderMap) -> IncomingCookie<'h> {
+/// The session cookie of the request, and the `Cookie` header it was read
+/// from when there was exactly one (so the value can be kept by reference).
+fn read_cookie<'h>(
+    config: &SessionConfig,
+    headers: &'h HeaderMap,
+) -> (IncomingCookie<'h>, Option<&'h HeaderValue>) {
     let name = &config.cookie_name;
     let mut values = headers.get_all(COOKIE).iter();
     match (values.next(), values.next()) {
-        (None, _) => IncomingCookie {
-            value: None,
-            highest_chunk: 0,
-        },
+        (None, _) => (
+            IncomingCookie {
+                value: None,
+                highest_chunk: 0,
+            },
+            None,
+        ),
         // One Cookie header (HTTP/1.1, and most HTTP/2 clients): no allocation.
-        (Some(only), None) => {
-            chunk::read(std::iter::once(only.as_bytes()), name, config.max_chunks)
-        }
+        (Some(only), None) => (
+            chunk::read(std::iter::once(only.as_bytes()), name, config.max_chunks),
+            Some(only),
+        ),
         _ => {
             let all: Vec<&[u8]> = headers
                 .get_all(COOKIE)
                 .iter()
                 .map(HeaderValue::as_bytes)
                 .collect();
-            chunk::read(all.iter().copied(), name, config.max_chunks)
+            (
+                chunk::read(all.iter().copied(), name, config.max_chunks),
+                None,
+            )
         }
     }
 }

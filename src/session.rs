@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use http::HeaderValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -42,8 +43,8 @@ pub(crate) struct State {
     pub(crate) config: Arc<SessionConfig>,
     /// The time of the request, read once.
     pub(crate) now: u64,
-    /// The cookie's joined value, until it is opened.
-    pub(crate) pending: Option<String>,
+    /// The cookie's value, until it is opened.
+    pub(crate) pending: Option<PendingCookie>,
     pub(crate) loaded: bool,
     pub(crate) data: SessionData,
     /// Timestamps of the session the cookie carried, when it opened.
@@ -55,6 +56,30 @@ pub(crate) struct State {
     pub(crate) modified: bool,
     /// `regenerate()` or `destroy()` was called: the old session is gone.
     pub(crate) renewed_identity: bool,
+}
+
+/// Where the unopened cookie value is.
+pub(crate) enum PendingCookie {
+    /// A range of the request's `Cookie` header (a cheap, refcounted clone).
+    InHeader {
+        header: HeaderValue,
+        start: usize,
+        end: usize,
+    },
+    /// Chunks joined into one string.
+    Joined(String),
+}
+
+impl PendingCookie {
+    fn as_str(&self) -> &str {
+        match self {
+            // `chunk::read` checked this range is UTF-8, so this never gives "".
+            PendingCookie::InHeader { header, start, end } => {
+                std::str::from_utf8(&header.as_bytes()[*start..*end]).unwrap_or("")
+            }
+            PendingCookie::Joined(value) => value,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -222,7 +247,7 @@ impl State {
         let Some(value) = self.pending.take() else {
             return;
         };
-        match self.config.codec.open(&value, self.now) {
+        match self.config.codec.open(value.as_str(), self.now) {
             Ok(session) => {
                 self.opened = Some(Opened {
                     created_at: session.created_at(),

@@ -15,17 +15,16 @@
 
 use std::fmt::Write as _;
 
-use http::HeaderValue;
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue};
 
 use crate::chunk;
 use crate::session::State;
 
 /// The layer's verdict for one response.
 pub(crate) enum Writeback {
-    /// No `Set-Cookie`.
-    Nothing,
-    /// Append these `Set-Cookie` values.
-    Cookies(Vec<HeaderValue>),
+    /// Nothing to add, or the `Set-Cookie` headers were added.
+    Done,
     /// The session cannot be stored in cookies within the limits: answer 500.
     TooLarge,
 }
@@ -35,18 +34,18 @@ pub(crate) fn cookie_bytes(name: &str, value_len: usize) -> usize {
     chunk::total_pair_bytes(name.len(), value_len)
 }
 
-pub(crate) fn finish(state: &State) -> Writeback {
+/// Appends the `Set-Cookie` headers the session needs to `headers`.
+pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
     if !state.loaded {
-        return Writeback::Nothing;
+        return Writeback::Done;
     }
     let config = &*state.config;
     let now = state.now;
     if state.data.is_empty() {
-        return if state.had_cookie && state.modified {
-            Writeback::Cookies(expire_from(state, 0))
-        } else {
-            Writeback::Nothing
-        };
+        if state.had_cookie && state.modified {
+            expire_from(state, 0, headers);
+        }
+        return Writeback::Done;
     }
     let renewal_due = state.opened.is_some_and(|o| {
         let remaining = o.expires_at.saturating_sub(now);
@@ -54,7 +53,7 @@ pub(crate) fn finish(state: &State) -> Writeback {
     });
     let foreign_key = state.opened.is_some_and(|o| o.key_index != 0);
     if !(state.modified || foreign_key || renewal_due) {
-        return Writeback::Nothing;
+        return Writeback::Done;
     }
 
     let created_at = state.opened.map_or(now, |o| o.created_at);
@@ -87,36 +86,49 @@ pub(crate) fn finish(state: &State) -> Writeback {
             .map_or(expires_at, |l| expires_at.min(created_at.saturating_add(l)));
         limit.saturating_sub(now)
     });
-    let mut headers: Vec<HeaderValue> = if chunks == 1 {
-        vec![render(name, &value, max_age, &config.attributes)]
+    if chunks == 1 {
+        headers.append(
+            SET_COOKIE,
+            render(name, &value, max_age, &config.attributes),
+        );
     } else {
-        chunk::split(name, &value)
-            .iter()
-            .map(|(name, value)| render(name, value, max_age, &config.attributes))
-            .collect()
-    };
-    headers.extend(expire_from(state, chunks));
-    Writeback::Cookies(headers)
+        for (name, value) in chunk::split(name, &value) {
+            headers.append(
+                SET_COOKIE,
+                render(&name, &value, max_age, &config.attributes),
+            );
+        }
+    }
+    expire_from(state, chunks, headers);
+    Writeback::Done
 }
 
 /// `Set-Cookie` values expiring chunk `from` and every later chunk the
 /// request carried (chunk 0 is the cookie named exactly like the session).
-fn expire_from(state: &State, from: usize) -> Vec<HeaderValue> {
+fn expire_from(state: &State, from: usize, headers: &mut HeaderMap) {
     let config = &*state.config;
-    (from..=state.highest_chunk)
-        .map(|i| {
-            let name = if i == 0 {
-                config.cookie_name.clone()
-            } else {
-                format!("{}.{i}", config.cookie_name)
-            };
-            render(&name, "", Some(0), &config.attributes)
-        })
-        .collect()
+    for i in from..=state.highest_chunk {
+        let header = if i == 0 {
+            render(&config.cookie_name, "", Some(0), &config.attributes)
+        } else {
+            render(
+                &format!("{}.{i}", config.cookie_name),
+                "",
+                Some(0),
+                &config.attributes,
+            )
+        };
+        headers.append(SET_COOKIE, header);
+    }
 }
 
 fn render(name: &str, value: &str, max_age: Option<u64>, attributes: &str) -> HeaderValue {
-    let mut header = String::with_capacity(name.len() + value.len() + attributes.len() + 24);
+    // Exact capacity: a full `Vec` converts into the header's `Bytes` without reallocating.
+    let max_age_len = max_age.map_or(0, |s| {
+        "; Max-Age=".len() + s.checked_ilog10().map_or(1, |d| d as usize + 1)
+    });
+    let mut header =
+        String::with_capacity(name.len() + 1 + value.len() + max_age_len + attributes.len());
     header.push_str(name);
     header.push('=');
     header.push_str(value);
