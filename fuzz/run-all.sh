@@ -5,7 +5,7 @@ set -uo pipefail
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 failed=()
-for target in open_value seal_open chunk_header; do
+for target in open_value seal_open chunk_header service; do
     "$here/run.sh" "$target" "$seconds" || failed+=("$target")
 done
 if [ ${#failed[@]} -ne 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target for a while on the stable toolchain.
 #
-#   fuzz/run.sh TARGET SECONDS        TARGET: open_value | seal_open | chunk_header
+#   fuzz/run.sh TARGET SECONDS        TARGET: open_value | seal_open | chunk_header | service
 #
 # * Installs cargo-fuzz from crates.io when it is missing.
 # * Stable rustc with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags). The
@@ -15,12 +15,12 @@
 #   tests/fuzz_corpus.rs replays it under plain `cargo test`.
 set -uo pipefail
 
-usage="usage: fuzz/run.sh open_value|seal_open|chunk_header SECONDS"
+usage="usage: fuzz/run.sh open_value|seal_open|chunk_header|service SECONDS"
 target=${1:?$usage}
 seconds=${2:?$usage}
 case $target in
 open_value | seal_open) max_len=16384 ;;
-chunk_header) max_len=40000 ;;
+chunk_header | service) max_len=40000 ;;
 *)
     echo "$usage" >&2
     exit 2
