@@ -278,7 +278,7 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// When bodies are compressed (default: from 256 bytes, when it helps).
+    /// When bodies are compressed (default: from 1 KiB of JSON, when it helps).
     /// See SECURITY.md on the length side channel before relying on it.
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;

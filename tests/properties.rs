@@ -85,16 +85,16 @@ fn json_object() -> impl Strategy<Value = Map<String, Value>> {
         .prop_map(|m| m.into_iter().collect())
 }
 
-/// A body of 256 bytes or more built by repeating one small record, the shape
-/// of a cart or a list of recently viewed items.
+/// A body over the default compression threshold (1 KiB) built by repeating
+/// one small record, the shape of a cart or a list of recently viewed items.
 fn repetitive_object() -> impl Strategy<Value = Map<String, Value>> {
-    (json_object(), "[a-z]{1,10}", 20usize..200).prop_map(|(mut base, word, count)| {
+    (json_object(), "[a-z]{1,10}", 30usize..200).prop_map(|(mut base, word, count)| {
         base.insert("items".into(), repeated_items(&word, count));
         base
     })
 }
 
-/// `count` copies of one cart line: at least 20 × 40 bytes of repetition.
+/// `count` copies of one cart line: at least 30 × 40 bytes of repetition.
 fn repeated_items(word: &str, count: usize) -> Value {
     let item = serde_json::json!({ "sku": word, "qty": 1, "note": "same as before" });
     Value::Array(vec![item; count])
@@ -179,8 +179,9 @@ proptest! {
     fn repetitive_bodies_are_compressed(
         user in json_string(),
         word in "[a-z]{1,10}",
-        count in 20usize..200,
+        count in 30usize..200,
     ) {
+        // At least 30 × 40 bytes: over the default 1 KiB threshold.
         let mut data = SessionData::new();
         data.insert("user", &user).unwrap();
         data.insert("items", &repeated_items(&word, count)).unwrap();
