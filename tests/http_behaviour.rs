@@ -23,29 +23,18 @@ async fn values_round_trip_through_the_browser_cookie() {
     let url = app_with(config(&ManualClock::new(NOW))).await;
     let client = browser();
     assert_eq!(
-        client
-            .get(format!("{url}/get/user"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&client, format!("{url}/get/user")).await.status(),
         StatusCode::NOT_FOUND
     );
     send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     send_post(&client, format!("{url}/set/cart"), r#"["sku-1","sku-2"]"#).await;
-    let user = client
-        .get(format!("{url}/get/user"))
-        .send()
+    let user = get(&client, format!("{url}/get/user"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
-    let cart = client
-        .get(format!("{url}/get/cart"))
-        .send()
+    let cart = get(&client, format!("{url}/get/cart"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -94,12 +83,7 @@ async fn an_ephemeral_cookie_has_no_max_age_but_still_expires_on_the_server() {
     let response = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     assert_eq!(attribute(&set_cookies(&response)[0], "Max-Age"), None);
     clock.advance(24 * HOUR);
-    let status = client
-        .get(format!("{url}/get/user"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = get(&client, format!("{url}/get/user")).await.status();
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -112,11 +96,11 @@ async fn reading_or_writing_an_equal_value_sends_no_set_cookie() {
     let url = app_with(config(&ManualClock::new(NOW))).await;
     let client = browser();
     send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
-    let read = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let read = get(&client, format!("{url}/get/user")).await;
     assert!(set_cookies(&read).is_empty(), "read only");
     let same = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     assert!(set_cookies(&same).is_empty(), "equal value is not a change");
-    let untouched = client.get(format!("{url}/untouched")).send().await.unwrap();
+    let untouched = get(&client, format!("{url}/untouched")).await;
     assert!(
         set_cookies(&untouched).is_empty(),
         "handler never touched the session"
@@ -160,12 +144,7 @@ async fn forged_tampered_and_garbage_cookies_are_anonymous_never_5xx() {
     ];
     let bare = bare_client();
     for (name, cookie) in cases {
-        let response = bare
-            .get(format!("{url}/get/user"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
+        let response = get_with_cookie(&bare, format!("{url}/get/user"), cookie).await;
         assert_eq!(
             response.status(),
             StatusCode::NOT_FOUND,
@@ -180,20 +159,10 @@ async fn forged_tampered_and_garbage_cookies_are_anonymous_never_5xx() {
     let response = send_post(&bare, format!("{url}/set/user"), r#""bob""#).await;
     assert_eq!(set_cookies(&response).len(), 1);
     // The genuine cookie still works, and expires after the idle timeout.
-    let ok = bare
-        .get(format!("{url}/get/user"))
-        .header("cookie", &genuine)
-        .send()
-        .await
-        .unwrap();
+    let ok = get_with_cookie(&bare, format!("{url}/get/user"), &genuine).await;
     assert_eq!(ok.status(), StatusCode::OK);
     clock.advance(24 * HOUR);
-    let expired = bare
-        .get(format!("{url}/get/user"))
-        .header("cookie", &genuine)
-        .send()
-        .await
-        .unwrap();
+    let expired = get_with_cookie(&bare, format!("{url}/get/user"), &genuine).await;
     assert_eq!(expired.status(), StatusCode::NOT_FOUND, "expired");
 }
 
@@ -266,22 +235,22 @@ async fn renewal_happens_only_past_the_configured_fraction_of_the_idle_window() 
     let client = browser();
     send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     clock.advance(4 * HOUR); // 6 h of 10 left: more than half
-    let early = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let early = get(&client, format!("{url}/get/user")).await;
     assert!(set_cookies(&early).is_empty(), "not renewed with 60% left");
     clock.advance(2 * HOUR); // 4 h left: less than half
-    let due = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let due = get(&client, format!("{url}/get/user")).await;
     let cookies = set_cookies(&due);
     assert_eq!(cookies.len(), 1, "renewed with 40% left");
     assert_eq!(attribute(&cookies[0], "Max-Age").as_deref(), Some("36000"));
     // The renewed cookie carries the session past the original expiry.
     clock.advance(9 * HOUR);
-    let later = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let later = get(&client, format!("{url}/get/user")).await;
     assert_eq!(
         later.status(),
         StatusCode::OK,
         "alive 15 h after login thanks to renewal"
     );
-    let meta = json(client.get(format!("{url}/meta")).send().await.unwrap()).await;
+    let meta = json(get(&client, format!("{url}/meta")).await).await;
     assert_eq!(meta["created_at"], NOW, "renewal keeps created_at");
 }
 
@@ -299,12 +268,12 @@ async fn the_absolute_lifetime_ends_a_session_however_often_it_was_renewed() {
     send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     for hour in 1..8 {
         clock.advance(HOUR);
-        let response = client.get(format!("{url}/get/user")).send().await.unwrap();
+        let response = get(&client, format!("{url}/get/user")).await;
         assert_eq!(response.status(), StatusCode::OK, "hour {hour}");
         assert_eq!(set_cookies(&response).len(), 1, "hour {hour}: renewed");
     }
     clock.advance(HOUR); // 8 h after creation
-    let response = client.get(format!("{url}/get/user")).send().await.unwrap();
+    let response = get(&client, format!("{url}/get/user")).await;
     assert_eq!(
         response.status(),
         StatusCode::NOT_FOUND,
@@ -321,7 +290,7 @@ async fn regenerate_starts_a_new_session_with_a_new_created_at() {
     clock.advance(HOUR);
     send_post(&client, format!("{url}/regenerate"), "").await;
     send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
-    let meta = json(client.get(format!("{url}/meta")).send().await.unwrap()).await;
+    let meta = json(get(&client, format!("{url}/meta")).await).await;
     assert_eq!(meta["created_at"], NOW + HOUR);
     assert_eq!(
         meta["keys"],
@@ -341,12 +310,7 @@ async fn destroy_and_emptying_expire_the_cookie() {
         ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
     );
     assert_eq!(
-        client
-            .get(format!("{url}/get/user"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&client, format!("{url}/get/user")).await.status(),
         StatusCode::NOT_FOUND
     );
 
@@ -383,11 +347,8 @@ async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie()
         let pair = cookie.split(';').next().unwrap();
         assert!(pair.len() <= 4096, "each name=value fits a browser cookie");
     }
-    let blob = client
-        .get(format!("{url}/get/blob"))
-        .send()
+    let blob = get(&client, format!("{url}/get/blob"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -406,11 +367,8 @@ async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie()
         "stale chunk expired: {}",
         cookies[1]
     );
-    let blob = client
-        .get(format!("{url}/get/blob"))
-        .send()
+    let blob = get(&client, format!("{url}/get/blob"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -434,11 +392,8 @@ async fn a_session_over_the_cap_answers_500_and_the_old_cookie_stays_valid() {
     let url = app_with(config(&ManualClock::new(NOW)).compression(Compression::Off)).await;
     let client = browser();
     send_post(&client, format!("{url}/grow/3000"), "").await;
-    let size: String = client
-        .get(format!("{url}/size"))
-        .send()
+    let size: String = get(&client, format!("{url}/size"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -446,11 +401,8 @@ async fn a_session_over_the_cap_answers_500_and_the_old_cookie_stays_valid() {
     let response = send_post(&client, format!("{url}/grow/6000"), "").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());
-    let blob = client
-        .get(format!("{url}/get/blob"))
-        .send()
+    let blob = get(&client, format!("{url}/get/blob"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -462,11 +414,8 @@ async fn the_handler_can_ask_for_the_encoded_size_before_writing() {
     let url = app_with(config(&ManualClock::new(NOW)).compression(Compression::Off)).await;
     let client = browser();
     send_post(&client, format!("{url}/grow/1000"), "").await;
-    let response = client
-        .get(format!("{url}/size"))
-        .send()
+    let response = get(&client, format!("{url}/size"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -487,34 +436,19 @@ async fn a_copy_of_the_cookie_taken_before_logout_still_works_until_it_expires()
     let bare = bare_client();
     let login = send_post(&bare, format!("{url}/set/user"), r#""alice""#).await;
     let stolen = as_cookie_header(&set_cookies(&login));
-    let logout = bare
-        .post(format!("{url}/destroy"))
-        .header("cookie", &stolen)
-        .send()
-        .await
-        .unwrap();
+    let logout = post_with_cookie(&bare, format!("{url}/destroy"), &stolen, "").await;
     assert_eq!(
         attribute(&set_cookies(&logout)[0], "Max-Age").as_deref(),
         Some("0")
     );
-    let replay = bare
-        .get(format!("{url}/get/user"))
-        .header("cookie", &stolen)
-        .send()
-        .await
-        .unwrap();
+    let replay = get_with_cookie(&bare, format!("{url}/get/user"), &stolen).await;
     assert_eq!(
         replay.status(),
         StatusCode::OK,
         "the copy still opens after logout"
     );
     clock.advance(HOUR);
-    let replay = bare
-        .get(format!("{url}/get/user"))
-        .header("cookie", &stolen)
-        .send()
-        .await
-        .unwrap();
+    let replay = get_with_cookie(&bare, format!("{url}/get/user"), &stolen).await;
     assert_eq!(
         replay.status(),
         StatusCode::NOT_FOUND,
@@ -547,12 +481,7 @@ async fn concurrent_writes_from_one_cookie_last_write_wins() {
     };
     let (first, second) = tokio::join!(write(r#"["from tab 1"]"#), write(r#"["from tab 2"]"#));
     for (cookie, expected) in [(first, r#"["from tab 1"]"#), (second, r#"["from tab 2"]"#)] {
-        let cart = bare
-            .get(format!("{url}/get/cart"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
+        let cart = get_with_cookie(&bare, format!("{url}/get/cart"), cookie).await;
         assert_eq!(
             cart.text().await.unwrap(),
             expected,

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing;
 use client_session::{Key, Keyring, Session, SessionConfig, SessionConfigBuilder, SessionLayer};
 use serde_json::Value;
 
@@ -33,19 +33,25 @@ pub async fn serve(app: Router) -> String {
 /// A small application exercising the whole `Session` API.
 pub fn test_app(config: SessionConfig) -> Router {
     Router::new()
-        .route("/get/{key}", get(get_value))
-        .route("/set/{key}", post(set_value))
-        .route("/remove/{key}", post(remove_value))
-        .route("/clear", post(|s: Session| async move { s.clear() }))
-        .route("/destroy", post(|s: Session| async move { s.destroy() }))
+        .route("/get/{key}", routing::get(get_value))
+        .route("/set/{key}", routing::post(set_value))
+        .route("/remove/{key}", routing::post(remove_value))
+        .route(
+            "/clear",
+            routing::post(|s: Session| async move { s.clear() }),
+        )
+        .route(
+            "/destroy",
+            routing::post(|s: Session| async move { s.destroy() }),
+        )
         .route(
             "/regenerate",
-            post(|s: Session| async move { s.regenerate() }),
+            routing::post(|s: Session| async move { s.regenerate() }),
         )
-        .route("/meta", get(meta))
-        .route("/untouched", get(|| async { "no session here" }))
-        .route("/grow/{len}", post(grow))
-        .route("/size", get(size))
+        .route("/meta", routing::get(meta))
+        .route("/untouched", routing::get(|| async { "no session here" }))
+        .route("/grow/{len}", routing::post(grow))
+        .route("/size", routing::get(size))
         .layer(SessionLayer::new(config))
 }
 
@@ -155,6 +161,38 @@ pub fn attribute(set_cookie: &str, name: &str) -> Option<String> {
         let (k, v) = attr.trim().split_once('=').unwrap_or((attr.trim(), ""));
         k.eq_ignore_ascii_case(name).then(|| v.to_owned())
     })
+}
+
+pub async fn get(client: &reqwest::Client, url: String) -> reqwest::Response {
+    client.get(url).send().await.unwrap()
+}
+
+pub async fn get_with_cookie(
+    client: &reqwest::Client,
+    url: String,
+    cookie: impl AsRef<str>,
+) -> reqwest::Response {
+    client
+        .get(url)
+        .header("cookie", cookie.as_ref())
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn post_with_cookie(
+    client: &reqwest::Client,
+    url: String,
+    cookie: impl AsRef<str>,
+    body: &str,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .header("cookie", cookie.as_ref())
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
 }
 
 pub async fn send_post(client: &reqwest::Client, url: String, body: &str) -> reqwest::Response {
