@@ -24,18 +24,8 @@ cd "$ROOT"
 started=$SECONDS
 
 # -- the demo binary
-target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
-default_bin="$target_dir/debug/examples/login"
-LOGIN_BIN=${LOGIN_BIN:-$default_bin}
-if [[ ! -x $LOGIN_BIN ]]; then
-    if [[ $LOGIN_BIN != "$default_bin" ]]; then
-        echo "error: LOGIN_BIN=$LOGIN_BIN is not an executable" >&2
-        exit 2
-    fi
-    echo "building the login example ($LOGIN_BIN is missing)"
-    cargo build --quiet --example login
-fi
-[[ -x $LOGIN_BIN ]] || { echo "error: no login binary at $LOGIN_BIN" >&2; exit 2; }
+# shellcheck source=../login-bin.sh
+source "$ROOT/tests/login-bin.sh"
 
 # -- Chromium
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -56,7 +46,7 @@ if [[ ! -f $HERE/node_modules/playwright-core/package.json ]]; then
     (cd "$HERE" && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
 fi
 
-SCREENSHOT=${SCREENSHOT:-$target_dir/browser-screenshot.png}
+SCREENSHOT=${SCREENSHOT:-${CARGO_TARGET_DIR:-$ROOT/target}/browser-screenshot.png}
 mkdir -p "$(dirname "$SCREENSHOT")"
 rm -f "$SCREENSHOT"
 

@@ -24,17 +24,8 @@ cd "$ROOT"
 started=$SECONDS
 
 # -- the demo binary
-default_bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/login"
-LOGIN_BIN=${LOGIN_BIN:-$default_bin}
-if [[ ! -x $LOGIN_BIN ]]; then
-    if [[ $LOGIN_BIN != "$default_bin" ]]; then
-        echo "error: LOGIN_BIN=$LOGIN_BIN is not an executable" >&2
-        exit 2
-    fi
-    echo "building the login example ($LOGIN_BIN is missing)"
-    cargo build --quiet --example login
-fi
-[[ -x $LOGIN_BIN ]] || { echo "error: no login binary at $LOGIN_BIN" >&2; exit 2; }
+# shellcheck source=../login-bin.sh
+source "$ROOT/tests/login-bin.sh"
 
 # -- nginx
 find_nginx() {
