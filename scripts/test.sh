@@ -27,3 +27,7 @@ if [ "${FUZZ_SECONDS:-60}" != 0 ]; then
   bash fuzz/run-all.sh "${FUZZ_SECONDS:-60}"
 fi
 step "all suites passed"
+# set -e stops at the first failing suite, so reaching here means all passed.
+suites=4
+[ "${FUZZ_SECONDS:-60}" != 0 ] && suites=5
+echo "suites: $suites passed, 0 failed"
