@@ -91,7 +91,6 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
         had_cookie,
         highest_chunk: incoming.highest_chunk,
         modified: false,
-        renewed_identity: false,
     })
 }
 

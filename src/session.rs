@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::config::SessionConfig;
 use crate::data::SessionData;
 use crate::error::{SealError, ValueError};
+use crate::writer::CookieSize;
 
 /// The session of the current request.
 ///
@@ -54,8 +55,6 @@ pub(crate) struct State {
     pub(crate) had_cookie: bool,
     pub(crate) highest_chunk: usize,
     pub(crate) modified: bool,
-    /// `regenerate()` or `destroy()` was called: the old session is gone.
-    pub(crate) renewed_identity: bool,
 }
 
 /// Where the unopened cookie value is.
@@ -173,7 +172,6 @@ impl Session {
         state.data.clear();
         state.opened = None;
         state.modified = true;
-        state.renewed_identity = true;
     }
 
     /// Starts a new session with nothing of the old one: no values and a new
@@ -187,8 +185,8 @@ impl Session {
     /// Whether the request came with a session cookie that opened.
     #[must_use]
     pub fn had_valid_cookie(&self) -> bool {
-        let state = self.loaded();
-        state.opened.is_some() && !state.renewed_identity
+        // `destroy()`/`regenerate()` clear `opened`: the old session is gone.
+        self.loaded().opened.is_some()
     }
 
     /// When the session was created; `None` for a session this request starts.
@@ -224,19 +222,22 @@ impl Session {
     /// # Errors
     /// [`SealError::BodyTooLarge`] when the body is over the body limit.
     pub fn encoded_len(&self) -> Result<usize, SealError> {
-        let state = self.loaded();
-        let value_len = state.config.codec.sealed_len(&state.data)?;
-        Ok(crate::writer::cookie_bytes(
-            &state.config.cookie_name,
-            value_len,
-        ))
+        Ok(self.cookie_size()?.bytes)
     }
 
-    /// Whether the session, sealed now, would fit the configured cookie limits.
+    /// Whether the session, sealed now, would be written: within the body
+    /// limit, [`SessionConfig::max_chunks`] and
+    /// [`SessionConfig::max_cookie_bytes`] — the same rule the layer applies.
     #[must_use]
     pub fn fits(&self) -> bool {
-        let limit = self.lock().config.max_cookie_bytes;
-        self.encoded_len().is_ok_and(|len| len <= limit)
+        let config = Arc::clone(&self.lock().config);
+        self.cookie_size().is_ok_and(|size| size.fits(&config))
+    }
+
+    fn cookie_size(&self) -> Result<CookieSize, SealError> {
+        let state = self.loaded();
+        let value_len = state.config.codec.sealed_len(&state.data)?;
+        Ok(CookieSize::of(&state.config, value_len))
     }
 }
 

@@ -19,6 +19,7 @@ use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue};
 
 use crate::chunk;
+use crate::config::SessionConfig;
 use crate::session::State;
 
 /// The layer's verdict for one response.
@@ -29,9 +30,26 @@ pub(crate) enum Writeback {
     TooLarge,
 }
 
-/// Total `name=value` bytes of the cookies for a sealed value of `value_len` bytes.
-pub(crate) fn cookie_bytes(name: &str, value_len: usize) -> usize {
-    chunk::total_pair_bytes(name.len(), value_len)
+/// How a sealed value of `value_len` bytes would travel: its chunk count and
+/// total `name=value` bytes, and whether both are within the configured caps.
+/// The one rule behind both the layer's 500 and [`Session::fits`](crate::Session::fits).
+pub(crate) struct CookieSize {
+    pub(crate) chunks: usize,
+    pub(crate) bytes: usize,
+}
+
+impl CookieSize {
+    pub(crate) fn of(config: &SessionConfig, value_len: usize) -> CookieSize {
+        let name_len = config.cookie_name.len();
+        CookieSize {
+            chunks: chunk::chunk_count(name_len, value_len),
+            bytes: chunk::total_pair_bytes(name_len, value_len),
+        }
+    }
+
+    pub(crate) fn fits(&self, config: &SessionConfig) -> bool {
+        self.chunks <= config.max_chunks && self.bytes <= config.max_cookie_bytes
+    }
 }
 
 /// Appends the `Set-Cookie` headers the session needs to `headers`.
@@ -66,15 +84,15 @@ pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
         }
     };
     let name = &config.cookie_name;
-    let chunks = chunk::chunk_count(name.len(), value.len());
-    let total = cookie_bytes(name, value.len());
-    if chunks > config.max_chunks || total > config.max_cookie_bytes {
+    let size = CookieSize::of(config, value.len());
+    let chunks = size.chunks;
+    if !size.fits(config) {
         tracing::error!(
-            cookie_bytes = total,
+            cookie_bytes = size.bytes,
             max_cookie_bytes = config.max_cookie_bytes,
             chunks,
             max_chunks = config.max_chunks,
-            body_bytes = state.data.json_len_hint(),
+            body_bytes = state.data.to_json().len(),
             "session not saved: too large for its cookies; answering 500"
         );
         return Writeback::TooLarge;

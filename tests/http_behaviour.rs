@@ -398,6 +398,23 @@ async fn a_session_over_the_cap_answers_500_and_the_old_cookie_stays_valid() {
         .await
         .unwrap();
     assert!(size.ends_with(" true"), "{size}");
+    // The handler can tell beforehand, by the same rule the layer applies.
+    let probe = |len: usize| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            send_post(&client, format!("{url}/would_fit/{len}"), "")
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(probe(1000).await, "true");
+    assert_eq!(
+        probe(3000).await,
+        "false",
+        "blob 3000 + probe 3000 is over 7 KiB"
+    );
     let response = send_post(&client, format!("{url}/grow/6000"), "").await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&response).is_empty());

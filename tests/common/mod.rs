@@ -52,6 +52,7 @@ pub fn test_app(config: SessionConfig) -> Router {
         .route("/untouched", routing::get(|| async { "no session here" }))
         .route("/grow/{len}", routing::post(grow))
         .route("/size", routing::get(size))
+        .route("/would_fit/{len}", routing::post(would_fit))
         .layer(SessionLayer::new(config))
 }
 
@@ -98,6 +99,15 @@ async fn grow(session: Session, Path(len): Path<usize>) -> StatusCode {
 
 async fn size(session: Session) -> String {
     format!("{} {}", session.encoded_len().unwrap(), session.fits())
+}
+
+/// Whether the session would be written with a `len`-character blob added;
+/// the blob is taken out again, so the layer writes the session as it was.
+async fn would_fit(session: Session, Path(len): Path<usize>) -> String {
+    session.insert("probe", &incompressible(len)).unwrap();
+    let fits = session.fits();
+    let _ = session.remove::<String>("probe");
+    fits.to_string()
 }
 
 pub fn incompressible(len: usize) -> String {
