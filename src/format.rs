@@ -71,8 +71,7 @@ use std::time::Duration;
 
 use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64_simd::URL_SAFE_NO_PAD;
 use rand::Rng as _;
 
 use crate::compress::{self, InflateError};
@@ -317,9 +316,9 @@ impl SessionCodec {
         if value.len() > self.max_value_len() {
             return Err(RejectReason::TooLarge);
         }
-        let mut sealed = Vec::with_capacity(value.len() / 4 * 3 + 3);
-        URL_SAFE_NO_PAD
-            .decode_vec(value, &mut sealed)
+        // Strict: URL-safe alphabet only, no padding, unused trailing bits zero.
+        let mut sealed = URL_SAFE_NO_PAD
+            .decode_to_vec(value)
             .map_err(|_| RejectReason::Malformed)?;
         if sealed.len() < MIN_SEALED_LEN {
             return Err(RejectReason::Malformed);
@@ -451,9 +450,7 @@ fn seal_with_nonce(
             .expect("a session body is far below GCM's 64 GiB message limit")
     });
     sealed.extend_from_slice(&tag);
-    let mut value = String::with_capacity(encoded_len(sealed.len()));
-    URL_SAFE_NO_PAD.encode_string(&sealed, &mut value);
-    value
+    URL_SAFE_NO_PAD.encode_to_string(&sealed)
 }
 
 /// The per-cookie cipher, keyed with the message key derived from `kdf_nonce`.
