@@ -73,7 +73,7 @@ fn join<'h, I>(
 where
     I: Iterator<Item = &'h [u8]> + Clone,
 {
-    let Some(dot) = first.iter().position(|&b| b == b'.') else {
+    let Some(dot) = memchr::memchr(b'.', first) else {
         return utf8(first).map(Cow::Borrowed);
     };
     let count = parse_canonical(&first[..dot]).ok_or(RejectReason::Malformed)?;
@@ -182,12 +182,39 @@ pub fn total_pair_bytes(name_len: usize, value_len: usize) -> usize {
 fn pairs<'h>(
     headers: impl Iterator<Item = &'h [u8]>,
 ) -> impl Iterator<Item = (&'h [u8], &'h [u8])> {
-    headers
-        .flat_map(|header| header.split(|&b| b == b';'))
-        .filter_map(|pair| {
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            Some((pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii()))
-        })
+    headers.flat_map(|header| HeaderPairs { rest: Some(header) })
+}
+
+/// The pairs of one `Cookie` header. `memchr` finds the separators: the
+/// header is scanned on every request, and most of it is the session's own
+/// long value, which a byte-at-a-time split walked through at ~12
+/// instructions per byte.
+struct HeaderPairs<'h> {
+    /// What follows the last `;` consumed; `None` after the last pair.
+    rest: Option<&'h [u8]>,
+}
+
+impl<'h> Iterator for HeaderPairs<'h> {
+    type Item = (&'h [u8], &'h [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest?;
+            let pair = match memchr::memchr(b';', rest) {
+                Some(semicolon) => {
+                    self.rest = Some(&rest[semicolon + 1..]);
+                    &rest[..semicolon]
+                }
+                None => {
+                    self.rest = None;
+                    rest
+                }
+            };
+            if let Some(eq) = memchr::memchr(b'=', pair) {
+                return Some((pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii()));
+            }
+        }
+    }
 }
 
 /// `Some(i)` when `cookie_name` is `<name>.<i>` with canonical decimal `i ≥ 1`.

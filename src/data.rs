@@ -66,33 +66,16 @@ impl SessionData {
     /// `None` when it is not UTF-8, not JSON, or not an object.
     pub(crate) fn from_json_vec(body: Vec<u8>) -> Option<SessionData> {
         let source = String::from_utf8(body).ok()?;
-        let base = source.as_ptr() as usize;
-        let range = |text: &str| {
-            let start = text.as_ptr() as usize - base;
-            (start, start + text.len())
-        };
-        let mut entries: Vec<Entry> = {
+        let mut entries = {
             let mut parser = serde_json::Deserializer::from_str(&source);
-            let pairs = parser.deserialize_map(ObjectVisitor).ok()?;
+            let entries = parser
+                .deserialize_map(ObjectVisitor { source: &source })
+                .ok()?;
             parser.end().ok()?;
-            pairs
-                .into_iter()
-                .rev() // so that, after a stable sort, the last duplicate comes first
-                .map(|(key, value)| Entry {
-                    key: match key {
-                        KeyText::Borrowed(k) => {
-                            let (start, end) = range(k);
-                            Text::Source(start, end)
-                        }
-                        KeyText::Owned(k) => Text::Owned(k.into_boxed_str()),
-                    },
-                    value: {
-                        let (start, end) = range(value.get());
-                        Value::Source(start, end)
-                    },
-                })
-                .collect()
+            entries
         };
+        // The visitor pushed entries in reverse source order, so that after
+        // this stable sort the last of duplicate keys comes first and stays.
         let mut data = SessionData {
             source,
             entries: Vec::new(),
@@ -296,22 +279,45 @@ impl<'de> Deserialize<'de> for KeyText<'de> {
     }
 }
 
-/// The top-level object, as (key, raw value) pairs in source order.
-struct ObjectVisitor;
+/// The top-level object, as entries pointing into `source`, in reverse
+/// source order (built in place: one allocation for the whole object).
+struct ObjectVisitor<'s> {
+    source: &'s str,
+}
 
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Vec<(KeyText<'de>, &'de RawValue)>;
+impl ObjectVisitor<'_> {
+    /// Where `text`, a slice of `source`, lies in it.
+    fn range(&self, text: &str) -> (usize, usize) {
+        let start = text.as_ptr() as usize - self.source.as_ptr() as usize;
+        (start, start + text.len())
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'de> {
+    type Value = Vec<Entry>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(key) = map.next_key::<KeyText<'de>>()? {
-            pairs.push((key, map.next_value::<&'de RawValue>()?));
+            let key = match key {
+                KeyText::Borrowed(key) => {
+                    let (start, end) = self.range(key);
+                    Text::Source(start, end)
+                }
+                KeyText::Owned(key) => Text::Owned(key.into_boxed_str()),
+            };
+            let (start, end) = self.range(map.next_value::<&'de RawValue>()?.get());
+            entries.push(Entry {
+                key,
+                value: Value::Source(start, end),
+            });
         }
-        Ok(pairs)
+        entries.reverse();
+        Ok(entries)
     }
 }
 
