@@ -380,7 +380,12 @@ impl SessionCodec {
         encoded_len(MIN_SEALED_LEN.saturating_add(self.body_limit))
     }
 
-    fn check_times(&self, created_at: u64, expires_at: u64, now: u64) -> Result<(), RejectReason> {
+    pub(crate) fn check_times(
+        &self,
+        created_at: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), RejectReason> {
         let expired = now >= expires_at
             || created_at > now.saturating_add(self.leeway)
             || self

@@ -506,3 +506,27 @@ async fn concurrent_writes_from_one_cookie_last_write_wins() {
         );
     }
 }
+
+/// The per-thread cache of opened cookies belongs to one configuration: a
+/// cookie that one application just opened (server and client share this
+/// test's single thread, so it is in the cache) is still refused by an
+/// application with other keys, or with the same keys under another
+/// cookie name (context), and still accepted by the first.
+#[tokio::test]
+async fn a_cookie_cached_by_one_configuration_opens_in_no_other() {
+    let clock = ManualClock::new(NOW);
+    let first = app_with(config(&clock)).await;
+    let other_keys = app_with(SessionConfig::builder(ring(&[2])).clock(clock.clone())).await;
+    let other_context = app_with(config(&clock).context("another purpose")).await;
+    let bare = bare_client();
+    let login = send_post(&bare, format!("{first}/set/user"), r#""alice""#).await;
+    let cookie = as_cookie_header(&set_cookies(&login));
+    for round in 0..2 {
+        let own = get_with_cookie(&bare, format!("{first}/get/user"), &cookie).await;
+        assert_eq!(own.status(), StatusCode::OK, "round {round}");
+        for other in [&other_keys, &other_context] {
+            let response = get_with_cookie(&bare, format!("{other}/get/user"), &cookie).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "round {round}");
+        }
+    }
+}
