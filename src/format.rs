@@ -99,8 +99,8 @@ pub const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(60);
 /// Default size from which a body is offered to DEFLATE: 1 KiB of JSON.
 ///
 /// Measured (BENCHMARKS.md, "Compression threshold"): DEFLATE adds about
-/// 13 µs to a seal and 8 µs to *every* open of a compressed body, almost all
-/// of it fixed set-up cost, two to three times the rest of the session's
+/// 13–17 µs to a seal and 6–8 µs to *every* open of a compressed body, almost
+/// all of it fixed set-up cost, several times the rest of the session's
 /// cost. Session JSON of 256 bytes saves about 100–125 cookie bytes, 512 bytes
 /// about 300–400, 1 KiB about 750–1,500 (and keeps larger sessions in one
 /// cookie). From 1 KiB the bytes saved on every request pay for the CPU.
