@@ -11,7 +11,7 @@
 //! * **Idle and absolute lifetimes enforced by the server** from timestamps
 //!   sealed in the cookie, never from the browser's `Max-Age`.
 //! * **Chunking** past the browser's 4 KiB per-cookie limit, with a cap.
-//! * **A published wire format** ([`format`]) with cross-language test vectors.
+//! * **A published wire format** ([`format`](mod@format)) with cross-language test vectors.
 //! * **Hostile input is "no session"**: a forged, expired or oversized cookie
 //!   never panics, never causes a 5xx, never allocates without bound.
 //!
