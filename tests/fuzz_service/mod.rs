@@ -8,7 +8,12 @@
 //! * without a valid session, produces no `Set-Cookie` (the handler only reads);
 //! * with a valid one (the corpus holds real sealed cookies), any `Set-Cookie`
 //!   it sends (a re-seal with the primary key, or a renewal) opens to the
-//!   same session.
+//!   same session;
+//! * the per-thread cache of opened cookies changes nothing the handler or
+//!   the browser sees: the same header sent again (a cache hit when it
+//!   opened), and sent to a layer with the cache off, gives the same outcome
+//!   and the same session. The fuzzer runs every input on one thread, so the
+//!   cache also holds the cookies of earlier inputs while it runs.
 #![allow(dead_code, unreachable_pub)]
 
 use std::convert::Infallible;
@@ -33,15 +38,19 @@ fn keyring() -> Keyring {
     Keyring::new([Key::from_bytes(&a).unwrap(), Key::from_bytes(&b).unwrap()]).unwrap()
 }
 
-static LAYER: LazyLock<SessionLayer> = LazyLock::new(|| {
+static LAYER: LazyLock<SessionLayer> = LazyLock::new(|| layer(true));
+static UNCACHED_LAYER: LazyLock<SessionLayer> = LazyLock::new(|| layer(false));
+
+fn layer(cache: bool) -> SessionLayer {
     let config = SessionConfig::builder(keyring())
         .clock(ManualClock::new(NOW))
         .max_chunks(4)
         .max_cookie_bytes(4 * 4096)
+        .cache_opened_sessions(cache)
         .build()
         .expect("valid configuration");
     SessionLayer::new(config)
-});
+}
 
 /// A handler that reads the whole session and reports what it saw.
 #[derive(Clone)]
@@ -92,15 +101,35 @@ pub enum Outcome {
     Resealed,
 }
 
-/// Runs one request through the layer and checks the properties.
+/// Runs one request through the layer and checks the properties; then the
+/// same request again, and through a layer without the cache, which must
+/// see the same.
 pub fn service(data: &[u8]) -> Outcome {
+    let (outcome, seen) = one_request(&LAYER, data);
+    let again = one_request(&LAYER, data);
+    assert_eq!(
+        (&again.0, &again.1),
+        (&outcome, &seen),
+        "the same Cookie header sent again (from the cache) was seen differently"
+    );
+    let uncached = one_request(&UNCACHED_LAYER, data);
+    assert_eq!(
+        (&uncached.0, &uncached.1),
+        (&outcome, &seen),
+        "the layer without the cache saw this Cookie header differently"
+    );
+    outcome
+}
+
+/// One request through `layer`: its outcome and what the handler saw.
+fn one_request(layer: &SessionLayer, data: &[u8]) -> (Outcome, String) {
     let mut request = Request::new(());
     for line in data.split(|&b| b == b'\n') {
         if let Ok(value) = HeaderValue::from_bytes(line) {
             request.headers_mut().append(COOKIE, value);
         }
     }
-    let mut service = LAYER.layer(ReadsSession);
+    let mut service = layer.layer(ReadsSession);
     let future = pin!(service.call(request));
     let Poll::Ready(Ok(response)) = future.poll(&mut Context::from_waker(Waker::noop())) else {
         panic!("a ready handler behind the layer must answer at once");
@@ -116,16 +145,16 @@ pub fn service(data: &[u8]) -> Outcome {
         .iter()
         .map(|v| v.to_str().expect("Set-Cookie is ASCII").to_owned())
         .collect();
-    let seen = response.body();
+    let seen = response.body().clone();
     if seen == "none" {
         assert!(
             set_cookies.is_empty(),
             "no session, yet Set-Cookie: {set_cookies:?}"
         );
-        return Outcome::NoSession;
+        return (Outcome::NoSession, seen);
     }
     if set_cookies.is_empty() {
-        return Outcome::Session;
+        return (Outcome::Session, seen);
     }
     // A re-seal or renewal: it must carry the same session.
     let header = set_cookies
@@ -138,7 +167,7 @@ pub fn service(data: &[u8]) -> Outcome {
         .value
         .expect("a Set-Cookie for the session")
         .expect("well-formed chunks");
-    let reopened = LAYER
+    let reopened = layer
         .config()
         .codec()
         .open(&value, NOW)
@@ -151,10 +180,10 @@ pub fn service(data: &[u8]) -> Outcome {
         .collect();
     assert_eq!(
         seen,
-        &format!(
+        format!(
             "valid {}",
             serde_json::json!({"keys": keys, "values": values})
         )
     );
-    Outcome::Resealed
+    (Outcome::Resealed, seen)
 }
