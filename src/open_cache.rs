@@ -78,11 +78,17 @@ impl OpenCache {
     /// this configuration. The caller checks the times again.
     pub(crate) fn get(&self, value: &str) -> Option<OpenedSession> {
         let slot = slot_of(value)?;
-        TABLE.with_borrow(|table| {
-            let entry = table[slot].as_ref()?;
-            (entry.owner == self.owner && equal_in_constant_time(&entry.value, value))
-                .then(|| entry.opened.clone())
-        })
+        // A table being torn down with its thread, or borrowed further up
+        // the stack, is a miss: the cache never makes a request fail.
+        TABLE
+            .try_with(|table| {
+                let table = table.try_borrow().ok()?;
+                let entry = table[slot].as_ref()?;
+                (entry.owner == self.owner && equal_in_constant_time(&entry.value, value))
+                    .then(|| entry.opened.clone())
+            })
+            .ok()
+            .flatten()
     }
 
     /// Remembers that `value` opened to `opened`.
@@ -95,7 +101,11 @@ impl OpenCache {
             value: value.into(),
             opened: opened.clone(),
         };
-        TABLE.with_borrow_mut(|table| table[slot] = Some(entry));
+        let _ = TABLE.try_with(|table| {
+            if let Ok(mut table) = table.try_borrow_mut() {
+                table[slot] = Some(entry);
+            }
+        });
     }
 }
 
