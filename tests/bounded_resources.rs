@@ -165,35 +165,32 @@ mod meter {
         }
     }
 
-    /// Runs `f` and returns its result with the bytes it left live: what
-    /// it allocated and did not free.
-    pub(crate) fn retained_by<R>(f: impl FnOnce() -> R) -> (R, isize) {
+    /// Runs `f` with the meter counting from zero: its result, the bytes it
+    /// left live (allocated and not freed), and the most that were live at once.
+    fn metered<R>(f: impl FnOnce() -> R) -> (R, isize, isize) {
         METER.with(|m| {
             m.live.set(0);
             m.peak.set(0);
             m.on.set(true);
         });
         let result = f();
-        let live = METER.with(|m| {
+        let (live, peak) = METER.with(|m| {
             m.on.set(false);
-            m.live.get()
+            (m.live.get(), m.peak.get())
         });
+        (result, live, peak)
+    }
+
+    /// Runs `f` and returns its result with the bytes it left live.
+    pub(crate) fn retained_by<R>(f: impl FnOnce() -> R) -> (R, isize) {
+        let (result, live, _) = metered(f);
         (result, live)
     }
 
     /// Runs `f` and returns its result with the most bytes that were live at
     /// once during the call, beyond what was live before it.
     pub(crate) fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
-        METER.with(|m| {
-            m.live.set(0);
-            m.peak.set(0);
-            m.on.set(true);
-        });
-        let result = f();
-        let peak = METER.with(|m| {
-            m.on.set(false);
-            m.peak.get()
-        });
+        let (result, _, peak) = metered(f);
         (result, usize::try_from(peak).unwrap_or(0))
     }
 }
