@@ -74,7 +74,7 @@ impl SessionData {
             parser.end().ok()?;
             entries
         };
-        // The visitor pushed entries in reverse source order, so that after
+        // The visitor returns entries in reverse source order, so that after
         // this stable sort the last of duplicate keys comes first and stays.
         let mut data = SessionData {
             source,

@@ -4,8 +4,8 @@
 //!
 //! A browser sends the same cookie with every request until a response
 //! changes it: a page and the API calls it makes, or a series of reads, all
-//! open the same value. Opening costs about 1.4 µs for a small session and
-//! 7 µs for 1.5 KiB (BENCHMARKS.md); a hit costs a table lookup, a
+//! open the same value. Opening costs about 1 µs for a small session and
+//! 4 µs for 1.5 KiB (BENCHMARKS.md, codec); a hit costs a table lookup, a
 //! constant-time comparison and a copy of the session.
 //!
 //! What keeps it safe:
