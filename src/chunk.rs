@@ -248,6 +248,15 @@ fn utf8(bytes: &[u8]) -> Result<&str, RejectReason> {
 mod tests {
     use super::*;
 
+    /// The `Cookie` header a browser sends back for `split`'s cookies.
+    fn cookie_header(cookies: &[(String, String)]) -> String {
+        cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn read_str<'h>(header: &'h str, max: usize) -> IncomingCookie<'h> {
         read(std::iter::once(header.as_bytes()), "session", max)
     }
@@ -330,11 +339,7 @@ mod tests {
                     "len {len}: {n}"
                 );
             }
-            let header = cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let header = cookie_header(&cookies);
             let back = read(std::iter::once(header.as_bytes()), "session", 10);
             assert_eq!(back.value.unwrap().unwrap(), value, "len {len}");
         }
@@ -349,11 +354,7 @@ mod tests {
                 .iter()
                 .all(|(n, v)| n.len() + 1 + v.len() <= MAX_COOKIE_PAIR_LEN)
         );
-        let header = cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let header = cookie_header(&cookies);
         let back = read(std::iter::once(header.as_bytes()), "s", 10);
         assert_eq!(back.value.unwrap().unwrap(), value);
     }
