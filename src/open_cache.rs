@@ -36,8 +36,9 @@ use subtle::ConstantTimeEq as _;
 
 use crate::format::OpenedSession;
 
-/// Entries per thread.
-pub(crate) const SLOTS: usize = 32;
+/// Entries per thread: a power of two, so the slot is the top bits of a hash.
+pub(crate) const SLOTS: usize = 1 << SLOT_BITS;
+const SLOT_BITS: u32 = 5;
 
 /// Longest value cached: one browser cookie's worth. Chunked sessions are
 /// rarer and dearer to keep.
@@ -120,7 +121,7 @@ fn slot_of(value: &str) -> Option<usize> {
     let mixed = u64::from_le_bytes(low.try_into().ok()?)
         ^ u64::from_le_bytes(high.try_into().ok()?).rotate_left(29);
     // Fibonacci hashing: the top bits of the product depend on every input bit.
-    Some((mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize % SLOTS)
+    Some((mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOT_BITS)) as usize)
 }
 
 /// Whether `a == b`, in time that depends on their lengths only.
