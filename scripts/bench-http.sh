@@ -114,7 +114,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-MODES=(hyper-hello hyper-ours hyper-ours-nocache axum-hello axum-ours axum-ours-nocache axum-tower-sessions axum-private-jar)
+MODES=(hyper-hello hyper-ours axum-hello axum-ours axum-tower-sessions axum-private-jar)
 declare -A PORT PID
 i=0
 for mode in "${MODES[@]}"; do
@@ -153,7 +153,7 @@ request() {
     SET_COOKIE_LINES_BYTES=$(awk 'tolower($0) ~ /^set-cookie:/ { n += length($0) + 1 } END { print n + 0 }' "$TMP/h")
 }
 
-SESSION_MODES=(hyper-ours hyper-ours-nocache axum-ours axum-ours-nocache axum-tower-sessions axum-private-jar)
+SESSION_MODES=(hyper-ours axum-ours axum-tower-sessions axum-private-jar)
 declare -A COOKIE COOKIE_BYTES SETCOOKIE_BYTES
 for mode in hyper-hello axum-hello; do
     request "$mode" /hello
@@ -201,13 +201,9 @@ ROWS=(
     "hyper-bare|hyper: bare hello (service_fn)|hyper-hello|/hello"
     "hyper-ours-read|hyper: SessionLayer, read one value|hyper-ours|/read"
     "hyper-ours-modify|hyper: SessionLayer, modify (Set-Cookie)|hyper-ours|/write"
-    "hyper-nc-read|hyper: SessionLayer, cache off, read|hyper-ours-nocache|/read"
-    "hyper-nc-modify|hyper: SessionLayer, cache off, modify|hyper-ours-nocache|/write"
     "axum-hello|axum: hello, no session|axum-hello|/hello"
     "axum-ours-read|axum: SessionLayer, read|axum-ours|/read"
     "axum-ours-modify|axum: SessionLayer, modify|axum-ours|/write"
-    "axum-nc-read|axum: SessionLayer, cache off, read|axum-ours-nocache|/read"
-    "axum-nc-modify|axum: SessionLayer, cache off, modify|axum-ours-nocache|/write"
     "axum-ts-read|axum: tower-sessions MemoryStore, read|axum-tower-sessions|/read"
     "axum-ts-modify|axum: tower-sessions MemoryStore, modify|axum-tower-sessions|/write"
     "axum-jar-read|axum: PrivateCookieJar, read|axum-private-jar|/read"
@@ -336,8 +332,8 @@ MD="$TMP/table.md"
             axum-*-read | axum-*-modify) c=$(stat cost "$id") ;;
         esac
         case $id in
-            axum-ours-read | axum-nc-read) c_ts=$(stat cratio "$id" axum-ts-read); c_jar=$(stat cratio "$id" axum-jar-read) ;;
-            axum-ours-modify | axum-nc-modify) c_ts=$(stat cratio "$id" axum-ts-modify); c_jar=$(stat cratio "$id" axum-jar-modify) ;;
+            axum-ours-read) c_ts=$(stat cratio "$id" axum-ts-read); c_jar=$(stat cratio "$id" axum-jar-read) ;;
+            axum-ours-modify) c_ts=$(stat cratio "$id" axum-ts-modify); c_jar=$(stat cratio "$id" axum-jar-modify) ;;
         esac
         printf '| %s | %s | %s | %s | %s | %s%% | %s | %s | %s | %s | %s |\n' "$label" "${RPS[$id]}" "${RANGE[$id]}" \
             "$(fmt_us "${P50[$id]}")" "$(fmt_us "${P99[$id]}")" "${CPU[$id]}" "${CPUUS[$id]}" "$(times "$vs_bare")" \
@@ -349,9 +345,7 @@ MD="$TMP/table.md"
     for mode in "${SESSION_MODES[@]}"; do
         case $mode in
             hyper-ours) kind="client-session (hyper)" ;;
-            hyper-ours-nocache) kind="client-session (hyper, cache off)" ;;
             axum-ours) kind="client-session (axum)" ;;
-            axum-ours-nocache) kind="client-session (axum, cache off)" ;;
             axum-tower-sessions) kind="tower-sessions (id only; data in the store)" ;;
             axum-private-jar) kind="PrivateCookieJar (JSON)" ;;
         esac
@@ -386,12 +380,6 @@ target() {
     target "axum read: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-ours-read axum-jar-read)" "<=" 0.5
     target "axum modify: our cost ÷ tower-sessions cost" "$(stat cratio axum-ours-modify axum-ts-modify)" "<=" 0.5
     target "axum modify: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-ours-modify axum-jar-modify)" "<=" 0.5
-    target "cache off — hyper: read-only req/s ÷ bare hyper" "$(stat ratio hyper-nc-read hyper-bare)" ">=" 0.80 info
-    target "cache off — hyper: modify req/s ÷ bare hyper" "$(stat ratio hyper-nc-modify hyper-bare)" ">=" 0.70 info
-    target "cache off — axum read: our cost ÷ tower-sessions cost" "$(stat cratio axum-nc-read axum-ts-read)" "<=" 0.5 info
-    target "cache off — axum read: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-nc-read axum-jar-read)" "<=" 0.5 info
-    target "cache off — axum modify: our cost ÷ tower-sessions cost" "$(stat cratio axum-nc-modify axum-ts-modify)" "<=" 0.5 info
-    target "cache off — axum modify: our cost ÷ PrivateCookieJar cost" "$(stat cratio axum-nc-modify axum-jar-modify)" "<=" 0.5 info
 } >>"$MD"
 
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)

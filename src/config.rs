@@ -13,7 +13,6 @@ use crate::error::ConfigError;
 use crate::format::{Compression, DEFAULT_BODY_LIMIT, DEFAULT_CLOCK_LEEWAY, SessionCodec};
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
-use crate::open_cache::OpenCache;
 
 /// Default cookie name.
 pub const DEFAULT_COOKIE_NAME: &str = "session";
@@ -74,8 +73,6 @@ pub struct SessionConfig {
     pub(crate) max_chunks: usize,
     pub(crate) max_cookie_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
-    /// `None` when [`SessionConfigBuilder::cache_opened_sessions`] turned it off.
-    pub(crate) open_cache: Option<OpenCache>,
 }
 
 impl SessionConfig {
@@ -100,7 +97,6 @@ impl SessionConfig {
             max_chunks: DEFAULT_MAX_CHUNKS,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             clock: Arc::new(SystemClock),
-            cache_opened_sessions: true,
         }
     }
 
@@ -162,7 +158,6 @@ impl fmt::Debug for SessionConfig {
             .field("ephemeral", &self.ephemeral)
             .field("max_chunks", &self.max_chunks)
             .field("max_cookie_bytes", &self.max_cookie_bytes)
-            .field("cache_opened_sessions", &self.open_cache.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -189,7 +184,6 @@ pub struct SessionConfigBuilder {
     max_chunks: usize,
     max_cookie_bytes: usize,
     clock: Arc<dyn Clock>,
-    cache_opened_sessions: bool,
 }
 
 impl SessionConfigBuilder {
@@ -300,18 +294,6 @@ impl SessionConfigBuilder {
     /// Largest total of `name=value` bytes over the session's cookies (default 7 KiB).
     pub fn max_cookie_bytes(mut self, bytes: usize) -> Self {
         self.max_cookie_bytes = bytes;
-        self
-    }
-
-    /// Whether each thread remembers the last few cookie values it opened
-    /// (default: yes), so that a request bringing the same cookie again
-    /// skips decryption and parsing. The table holds 32 sessions per thread
-    /// at most, only values that opened, is separate for every
-    /// configuration, compares cookies in constant time and checks expiry
-    /// again on every hit (SECURITY.md, G8). Turn it off to keep no
-    /// decrypted session in memory after its request.
-    pub fn cache_opened_sessions(mut self, enabled: bool) -> Self {
-        self.cache_opened_sessions = enabled;
         self
     }
 
@@ -440,7 +422,6 @@ impl SessionConfigBuilder {
             max_chunks: self.max_chunks,
             max_cookie_bytes: self.max_cookie_bytes,
             clock: self.clock,
-            open_cache: self.cache_opened_sessions.then(OpenCache::new),
         })
     }
 }

@@ -84,11 +84,8 @@
 //!   coarse [`RejectReason`] in a debug log — no oracle for an attacker.
 //! * Keys never print (`Debug` shows the public [`KeyId`] only), compare in
 //!   constant time and are zeroized on drop. `unsafe` is forbidden.
-//! * Each thread caches the last 32 cookie values it opened, so a repeated
-//!   cookie costs a lookup instead of a decryption; only cookies that opened
-//!   are kept, per configuration, matched in constant time and checked for
-//!   expiry on every hit ([`SessionConfigBuilder::cache_opened_sessions`]
-//!   turns it off).
+//! * Nothing is kept after a request: no cache of cookies or decrypted
+//!   sessions, no server-side state.
 //! * Compression can leak information through the cookie's length when a
 //!   session mixes secrets with attacker-chosen data: see [`Compression`].
 //! * Concurrent requests of one browser: the last response to set the cookie
@@ -114,7 +111,6 @@ mod key;
 mod key_source;
 mod keyring;
 mod layer;
-mod open_cache;
 mod service;
 mod session;
 mod writer;

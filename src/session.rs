@@ -11,8 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::SessionConfig;
 use crate::data::SessionData;
-use crate::error::{RejectReason, SealError, ValueError};
-use crate::format::OpenedSession;
+use crate::error::{SealError, ValueError};
 use crate::writer::CookieSize;
 
 /// The session of the current request.
@@ -251,7 +250,7 @@ impl State {
         let Some(value) = self.pending.take() else {
             return;
         };
-        match self.open(value.as_str()) {
+        match self.config.codec.open(value.as_str(), self.now) {
             Ok(session) => {
                 self.opened = Some(Opened {
                     created_at: session.created_at(),
@@ -267,27 +266,6 @@ impl State {
                 );
             }
         }
-    }
-
-    /// Opens `value`: from this thread's cache of recently opened values
-    /// when it is there and still within its lifetimes, else with the codec
-    /// (and then remembered).
-    fn open(&self, value: &str) -> Result<OpenedSession, RejectReason> {
-        let codec = &self.config.codec;
-        let Some(cache) = &self.config.open_cache else {
-            return codec.open(value, self.now);
-        };
-        if let Some(session) = cache.get(value)
-            && codec
-                .check_times(session.created_at(), session.expires_at(), self.now)
-                .is_ok()
-        {
-            tracing::trace!("session cookie opened from this thread's cache");
-            return Ok(session);
-        }
-        let opened = codec.open(value, self.now)?;
-        cache.put(value, &opened);
-        Ok(opened)
     }
 }
 

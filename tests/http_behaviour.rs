@@ -507,13 +507,12 @@ async fn concurrent_writes_from_one_cookie_last_write_wins() {
     }
 }
 
-/// The per-thread cache of opened cookies belongs to one configuration: a
-/// cookie that one application just opened (server and client share this
-/// test's single thread, so it is in the cache) is still refused by an
-/// application with other keys, or with the same keys under another
-/// cookie name (context), and still accepted by the first.
+/// A cookie opens only under the key ring and context that sealed it: sent
+/// under the right cookie name to an application with other keys, or with
+/// the same keys and name but another context, it is refused (it reaches
+/// decryption there: same name), while the first application keeps opening it.
 #[tokio::test]
-async fn a_cookie_cached_by_one_configuration_opens_in_no_other() {
+async fn a_cookie_opens_only_under_the_keys_and_context_that_sealed_it() {
     let clock = ManualClock::new(NOW);
     let first = app_with(config(&clock)).await;
     let other_keys = app_with(SessionConfig::builder(ring(&[2])).clock(clock.clone())).await;

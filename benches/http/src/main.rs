@@ -6,10 +6,8 @@
 //! |------------------|--------------------------------------------------------------|
 //! | `hyper-hello`    | hyper 1 `service_fn`, answers `hello` to everything          |
 //! | `hyper-ours`     | tower `service_fn` in `SessionLayer`, via `TowerToHyperService` |
-//! | `hyper-ours-nocache` | the same with `cache_opened_sessions(false)`             |
 //! | `axum-hello`     | axum `Router`, `GET /hello` only                              |
 //! | `axum-ours`      | axum `Router` + `SessionLayer`, `Session` extractor           |
-//! | `axum-ours-nocache` | the same with `cache_opened_sessions(false)`              |
 //! | `axum-tower-sessions` | axum `Router` + `tower-sessions` with its `MemoryStore`  |
 //! | `axum-private-jar`    | axum `Router` + axum-extra `PrivateCookieJar`            |
 //!
@@ -53,7 +51,7 @@ fn main() {
     let (Some(mode), Some(addr)) = (args.next(), args.next()) else {
         eprintln!(
             "usage: bench-http-server MODE ADDR\n  MODE: hyper-hello | hyper-ours | \
-             hyper-ours-nocache | axum-hello | axum-ours | axum-ours-nocache | \
+             axum-hello | axum-ours | \
              axum-tower-sessions | axum-private-jar"
         );
         std::process::exit(2);
@@ -74,11 +72,9 @@ fn main() {
         eprintln!("{mode} listening on http://{addr}");
         match mode.as_str() {
             "hyper-hello" => hyper_hello(listener).await,
-            "hyper-ours" => hyper_ours(listener, Cache::On).await,
-            "hyper-ours-nocache" => hyper_ours(listener, Cache::Off).await,
+            "hyper-ours" => hyper_ours(listener).await,
             "axum-hello" => serve_axum(listener, Router::new().route("/hello", get(hello))).await,
-            "axum-ours" => serve_axum(listener, ours::router(Cache::On)).await,
-            "axum-ours-nocache" => serve_axum(listener, ours::router(Cache::Off)).await,
+            "axum-ours" => serve_axum(listener, ours::router()).await,
             "axum-tower-sessions" => serve_axum(listener, tower_sessions_peer::router()).await,
             "axum-private-jar" => serve_axum(listener, private_jar::router()).await,
             other => {
@@ -93,23 +89,12 @@ async fn hello() -> &'static str {
     "hello"
 }
 
-/// Whether our layer keeps its per-thread cache of opened cookies (the
-/// default). wrk sends the same cookie with every request, the cache's best
-/// case; with it off, every request decrypts, as when every request brings a
-/// cookie this thread has not seen lately.
-#[derive(Clone, Copy)]
-enum Cache {
-    On,
-    Off,
-}
-
 /// The key ring and configuration of our layer: a fresh key per process,
 /// secure defaults (the client is wrk with a fixed `Cookie` header, so the
 /// `Secure` attribute changes nothing but the `Set-Cookie` size, as in production).
-fn our_config(cache: Cache) -> client_session::SessionConfig {
+fn our_config() -> client_session::SessionConfig {
     use client_session::{Key, Keyring, SessionConfig};
     SessionConfig::builder(Keyring::single(Key::generate()))
-        .cache_opened_sessions(matches!(cache, Cache::On))
         .build()
         .expect("session config")
 }
@@ -150,9 +135,9 @@ async fn hyper_hello(listener: TcpListener) {
 }
 
 /// The same hyper server with `SessionLayer` in front of a tower `service_fn`.
-async fn hyper_ours(listener: TcpListener, cache: Cache) {
+async fn hyper_ours(listener: TcpListener) {
     let service = tower::ServiceBuilder::new()
-        .layer(client_session::SessionLayer::new(our_config(cache)))
+        .layer(client_session::SessionLayer::new(our_config()))
         .service_fn(hyper_ours_handler);
     serve_hyper(listener, TowerToHyperService::new(service)).await;
 }
@@ -214,13 +199,13 @@ mod ours {
     use super::*;
     use client_session::{Session, SessionLayer};
 
-    pub(super) fn router(cache: Cache) -> Router {
+    pub(super) fn router() -> Router {
         Router::new()
             .route("/hello", get(hello))
             .route("/login", get(login))
             .route("/read", get(read))
             .route("/write", get(write))
-            .layer(SessionLayer::new(our_config(cache)))
+            .layer(SessionLayer::new(our_config()))
     }
 
     async fn login(session: Session) -> &'static str {
