@@ -233,6 +233,9 @@ pub enum SealError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The operating system's random number generator failed, so no nonce
+    /// could be drawn. Nothing is sealed without one.
+    RandomUnavailable,
 }
 
 impl fmt::Display for SealError {
@@ -242,6 +245,9 @@ impl fmt::Display for SealError {
                 f,
                 "session body is {len} bytes, over the {limit}-byte body limit"
             ),
+            SealError::RandomUnavailable => {
+                f.write_str("the operating system's random number generator failed")
+            }
         }
     }
 }

@@ -23,7 +23,7 @@
 //! name), the body (a JSON object), `created_at` and `expires_at` (Unix seconds).
 //!
 //! ```text
-//! N      = 24 fresh random bytes
+//! N      = 24 fresh random bytes (from the operating system's CSPRNG)
 //! header = 0x01 || key_id || N                                       (29 bytes)
 //! MK     = HKDF-Expand(PRK, "client-session/v1 message-key" || N[0..12], 32 bytes)
 //! flags  = 0x01 if the body is raw-DEFLATE compressed, else 0x00
@@ -72,7 +72,7 @@ use std::time::Duration;
 use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64_simd::URL_SAFE_NO_PAD;
-use rand::Rng as _;
+use rand::TryRng as _;
 
 use crate::compress::{self, InflateError};
 use crate::data::SessionData;
@@ -247,20 +247,27 @@ impl SessionCodec {
         &self.keyring
     }
 
-    /// Seals `data` with the primary key.
+    /// Seals `data` with the primary key, under a nonce of 24 bytes from the
+    /// operating system's generator (fork- and snapshot-safe: no user-space
+    /// generator state that a copied process would repeat).
     ///
     /// # Errors
-    /// [`SealError::BodyTooLarge`] when the JSON body is over the body limit.
+    /// [`SealError::BodyTooLarge`] when the JSON body is over the body limit;
+    /// [`SealError::RandomUnavailable`] when the operating system's generator fails.
     pub fn seal(
         &self,
         data: &SessionData,
         created_at: u64,
         expires_at: u64,
     ) -> Result<String, SealError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        // ThreadRng: ChaCha12 seeded from the OS and reseeded every 64 KiB; no syscall per cookie.
-        rand::rng().fill_bytes(&mut nonce);
         let body = self.encode_body(data)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        // From the operating system for every cookie, never a user-space
+        // generator: its state would be copied by fork() or a VM snapshot,
+        // and parent and child would then seal with the same nonces.
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| SealError::RandomUnavailable)?;
         Ok(seal_with_nonce(
             self.keyring.primary(),
             &self.context,

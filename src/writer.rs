@@ -79,7 +79,7 @@ pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
     let value = match config.codec.seal(&state.data, created_at, expires_at) {
         Ok(value) => value,
         Err(err) => {
-            tracing::error!(%err, "session not saved: body over the body limit; answering 500");
+            tracing::error!(%err, "session not saved; answering 500");
             return Writeback::TooLarge;
         }
     };
