@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `n` is decimal without leading zeros. A base64url value never contains a
-//! `.`, so the dot tells a reader the cookie is chunked. The reader checks `n`
+//! `.`, so the dot tells a reader the cookie is chunked. Two cookies of the
+//! session's name, or two of one chunk, make the whole session unreadable
+//! ([`RejectReason::Duplicate`]): a reader never picks one of them. The reader checks `n`
 //! against its cap *before* looking up any other cookie, and rejects the
 //! session when a part is missing or the count is not canonical. Scanning is
 //! linear in the size of the `Cookie` header and allocates only the joined
@@ -41,10 +43,11 @@ where
 {
     let name = name.as_bytes();
     let mut first = None;
+    let mut duplicate = false;
     let mut highest_chunk = 0;
     for (cookie_name, value) in pairs(cookie_headers.clone()) {
         if cookie_name == name {
-            first.get_or_insert(value);
+            duplicate |= first.replace(value).is_some();
         } else if let Some(i) = chunk_index(cookie_name, name)
             && i <= max_chunks
         {
@@ -57,7 +60,13 @@ where
             highest_chunk,
         };
     };
-    let value = join(cookie_headers, name, first, max_chunks);
+    // Never pick one of two values: which one a browser sends first is up to
+    // it, and a cookie tossed from a sibling domain counts on being picked.
+    let value = if duplicate {
+        Err(RejectReason::Duplicate)
+    } else {
+        join(cookie_headers, name, first, max_chunks)
+    };
     IncomingCookie {
         value: Some(value),
         highest_chunk,
@@ -85,9 +94,9 @@ where
     for (n, v) in pairs(cookie_headers) {
         if let Some(i) = chunk_index(n, name)
             && i < count
-            && parts[i].is_none()
+            && parts[i].replace(v).is_some()
         {
-            parts[i] = Some(v);
+            return Err(RejectReason::Duplicate);
         }
     }
     let mut joined = String::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
@@ -300,10 +309,22 @@ mod tests {
                 3,
             ),
             (
-                "first of duplicates",
+                "two values: neither",
                 "session=first; session=second",
-                ok("first"),
+                Some(Err(RejectReason::Duplicate)),
                 0,
+            ),
+            (
+                "two values of a chunk: neither",
+                "session=2.ab; session.1=cd; session.1=xx",
+                Some(Err(RejectReason::Duplicate)),
+                1,
+            ),
+            (
+                "a duplicate stale chunk beyond the count is ignored",
+                "session=2.ab; session.1=cd; session.3=x; session.3=y",
+                Some(Ok(Cow::Owned("abcd".into()))),
+                3,
             ),
         ];
         for (name, header, value, highest) in cases {

@@ -14,8 +14,16 @@ use crate::format::{Compression, DEFAULT_BODY_LIMIT, DEFAULT_CLOCK_LEEWAY, Sessi
 use crate::key_source::KeySource;
 use crate::keyring::Keyring;
 
-/// Default cookie name.
-pub const DEFAULT_COOKIE_NAME: &str = "session";
+/// Default cookie name. The `__Host-` prefix makes browsers refuse the name
+/// from anything but a `Secure`, host-only, `Path=/` cookie set by this very
+/// host, so a sibling subdomain cannot toss a cookie that shadows it.
+/// Browsers accept it on `https://` and on `http://localhost`.
+///
+/// When the settings do not allow `__Host-`, the default name is the most
+/// protected one they allow: `__Secure-session` with a `Path` other than
+/// `/` or a `Domain`, plain `session` with
+/// [`insecure_allow_http`](SessionConfigBuilder::insecure_allow_http).
+pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
 /// Default idle timeout: a session not sealed again within 24 hours expires.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Default absolute lifetime: 7 days after creation, however often renewed.
@@ -73,6 +81,9 @@ pub struct SessionConfig {
     pub(crate) max_chunks: usize,
     pub(crate) max_cookie_bytes: usize,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Whether responses get `Cache-Control: private` and `Vary: Cookie`
+    /// (off only through [`SessionConfigBuilder::insecure_skip_cache_headers`]).
+    pub(crate) cache_headers: bool,
 }
 
 impl SessionConfig {
@@ -80,7 +91,7 @@ impl SessionConfig {
     pub fn builder(keyring: Keyring) -> SessionConfigBuilder {
         SessionConfigBuilder {
             keyring,
-            cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
+            cookie_name: None,
             context: None,
             path: "/".to_owned(),
             domain: None,
@@ -97,6 +108,7 @@ impl SessionConfig {
             max_chunks: DEFAULT_MAX_CHUNKS,
             max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
             clock: Arc::new(SystemClock),
+            cache_headers: true,
         }
     }
 
@@ -158,6 +170,7 @@ impl fmt::Debug for SessionConfig {
             .field("ephemeral", &self.ephemeral)
             .field("max_chunks", &self.max_chunks)
             .field("max_cookie_bytes", &self.max_cookie_bytes)
+            .field("cache_headers", &self.cache_headers)
             .finish_non_exhaustive()
     }
 }
@@ -167,7 +180,8 @@ impl fmt::Debug for SessionConfig {
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct SessionConfigBuilder {
     keyring: Keyring,
-    cookie_name: String,
+    /// `None`: the most protected default the other settings allow.
+    cookie_name: Option<String>,
     context: Option<String>,
     path: String,
     domain: Option<String>,
@@ -184,13 +198,22 @@ pub struct SessionConfigBuilder {
     max_chunks: usize,
     max_cookie_bytes: usize,
     clock: Arc<dyn Clock>,
+    cache_headers: bool,
 }
 
 impl SessionConfigBuilder {
-    /// The cookie name (default `session`). A `__Host-` name requires
-    /// `Secure`, `Path=/` and no `Domain`; a `__Secure-` name requires `Secure`.
+    /// The cookie name (default [`DEFAULT_COOKIE_NAME`], `__Host-session`).
+    /// A `__Host-` name requires `Secure`, `Path=/` and no `Domain`; a
+    /// `__Secure-` name requires `Secure`. Prefixes are recognised in any
+    /// letter case, as browsers do (RFC 6265bis).
+    ///
+    /// # Security
+    /// A name without the `__Host-` prefix can be shadowed by a cookie that a
+    /// sibling subdomain sets with `Domain=` (cookie tossing). The layer then
+    /// sees two values and uses neither, but the user is logged out until the
+    /// tossed cookie expires.
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = name.into();
+        self.cookie_name = Some(name.into());
         self
     }
 
@@ -227,9 +250,12 @@ impl SessionConfigBuilder {
     }
 
     /// Drops the `Secure` attribute so the cookie also travels over plain HTTP.
+    /// The default cookie name becomes plain `session` (prefixed names
+    /// require `Secure`).
     ///
     /// # Security
-    /// Anyone on the network path can then read and replay the session cookie.
+    /// Anyone on the network path can then read and replay the session cookie,
+    /// and a sibling subdomain can shadow it (no `__Host-` prefix).
     /// Only for development on a non-localhost address (browsers already accept
     /// `Secure` cookies from `http://localhost`).
     pub fn insecure_allow_http(mut self) -> Self {
@@ -297,6 +323,24 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Leaves `Cache-Control` and `Vary` to the application.
+    ///
+    /// By default a response that sets or expires the session cookie, or whose
+    /// handler read a session the request's cookie opened, gets
+    /// `Cache-Control: private` (a handler's `no-store` or `private` is kept;
+    /// its `public` or `s-maxage` is removed, with a warning), and every
+    /// response whose handler read or changed the session gets `Vary: Cookie`.
+    ///
+    /// # Security
+    /// Without them a shared cache (a CDN, nginx `proxy_cache`) may store one
+    /// user's page — or the `Set-Cookie` that carries their session — and
+    /// serve it to the next user. Use this only when every route that touches
+    /// the session already sends the right headers.
+    pub fn insecure_skip_cache_headers(mut self) -> Self {
+        self.cache_headers = false;
+        self
+    }
+
     /// The clock (default: the system clock). For tests, see [`ManualClock`](crate::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -314,7 +358,15 @@ impl SessionConfigBuilder {
                 problem: problem.to_owned(),
             })
         };
-        let name = &self.cookie_name;
+        let name = &self.cookie_name.clone().unwrap_or_else(|| {
+            if !self.secure {
+                "session".to_owned()
+            } else if self.path != "/" || self.domain.is_some() {
+                "__Secure-session".to_owned()
+            } else {
+                DEFAULT_COOKIE_NAME.to_owned()
+            }
+        });
         if name.is_empty() || !name.bytes().all(is_token_byte) {
             return invalid(
                 "cookie name",
@@ -338,7 +390,7 @@ impl SessionConfigBuilder {
                 "must be a non-empty host name without ';', spaces or control characters",
             );
         }
-        if name.starts_with("__Host-") {
+        if has_prefix(name, "__Host-") {
             if !self.secure {
                 return invalid(
                     "cookie name",
@@ -352,7 +404,7 @@ impl SessionConfigBuilder {
                 return invalid("cookie name", "a __Host- cookie must not set Domain");
             }
         }
-        if name.starts_with("__Secure-") && !self.secure {
+        if has_prefix(name, "__Secure-") && !self.secure {
             return invalid(
                 "cookie name",
                 "a __Secure- cookie requires Secure; remove insecure_allow_http()",
@@ -405,15 +457,16 @@ impl SessionConfigBuilder {
             attributes.push_str("; Partitioned");
         }
 
-        let context = self.context.unwrap_or_else(|| self.cookie_name.clone());
+        let context = self.context.unwrap_or_else(|| name.clone());
         let codec = SessionCodec::new(self.keyring, context)
             .with_body_limit(self.body_limit)
             .with_clock_leeway(self.clock_leeway)
             .with_absolute_lifetime(self.absolute_lifetime)
+            .with_max_idle(Some(self.idle_timeout))
             .with_compression(self.compression);
         Ok(SessionConfig {
             codec,
-            cookie_name: self.cookie_name,
+            cookie_name: name.clone(),
             attributes,
             idle_timeout: idle,
             absolute_lifetime: self.absolute_lifetime.map(|l| l.as_secs()),
@@ -422,8 +475,16 @@ impl SessionConfigBuilder {
             max_chunks: self.max_chunks,
             max_cookie_bytes: self.max_cookie_bytes,
             clock: self.clock,
+            cache_headers: self.cache_headers,
         })
     }
+}
+
+/// Whether `name` starts with `prefix`, ignoring ASCII case: browsers
+/// enforce `__Host-` and `__Secure-` in any case (RFC 6265bis §4.1.3).
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
 /// RFC 9110 `tchar`.
@@ -452,7 +513,8 @@ mod tests {
             config.attributes,
             "; Path=/; HttpOnly; Secure; SameSite=Lax"
         );
-        assert_eq!(config.cookie_name(), "session");
+        assert_eq!(config.cookie_name(), "__Host-session");
+        assert!(config.cache_headers);
         assert_eq!(config.idle_timeout(), Duration::from_secs(86_400));
         assert_eq!(
             config.absolute_lifetime(),
@@ -554,6 +616,34 @@ mod tests {
         for (name, setup, expected) in cases {
             let err = setup(builder()).build().unwrap_err().to_string();
             assert!(err.starts_with(expected), "case {name:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_default_name_is_the_most_protected_the_settings_allow() {
+        let name = |b: SessionConfigBuilder| b.build().unwrap().cookie_name().to_owned();
+        assert_eq!(name(builder()), "__Host-session");
+        assert_eq!(name(builder().path("/app")), "__Secure-session");
+        assert_eq!(name(builder().domain("example.com")), "__Secure-session");
+        assert_eq!(name(builder().insecure_allow_http()), "session");
+        assert_eq!(name(builder().cookie_name("sid")), "sid");
+    }
+
+    /// Browsers match `__Host-` and `__Secure-` in any case (RFC 6265bis),
+    /// so the rules that go with them apply in any case too.
+    #[test]
+    fn prefixes_are_validated_in_any_letter_case() {
+        for name in ["__host-s", "__HOST-s", "__HoSt-s"] {
+            let err = builder().cookie_name(name).insecure_allow_http().build();
+            assert!(err.is_err(), "{name} without Secure");
+            let err = builder().cookie_name(name).path("/app").build();
+            assert!(err.is_err(), "{name} with a Path");
+            let err = builder().cookie_name(name).domain("example.com").build();
+            assert!(err.is_err(), "{name} with a Domain");
+        }
+        for name in ["__secure-s", "__SECURE-s"] {
+            let err = builder().cookie_name(name).insecure_allow_http().build();
+            assert!(err.is_err(), "{name} without Secure");
         }
     }
 

@@ -46,8 +46,10 @@ pub enum ConfigError {
     KeyFileUnreadable {
         /// The variable naming the file.
         var: String,
-        /// The path it names.
-        path: String,
+        /// The path it names; `None` when the value is not shown because it
+        /// does not look like a path to an existing directory and might be a
+        /// secret (a key list, a quoted key, a passphrase).
+        path: Option<String>,
         /// What the operating system said, e.g. "No such file or directory".
         reason: String,
     },
@@ -58,6 +60,16 @@ pub enum ConfigError {
         var: String,
         /// The variable for keys themselves, e.g. `SESSION_KEYS`.
         keys_var: String,
+    },
+    /// An entry of a key list looks like a file path, not a key. The entry is
+    /// not repeated.
+    PathInsteadOfKey {
+        /// Where the key was read from (a variable name or a file path).
+        source: String,
+        /// The entry's 1-based position in the list (for a file: its line number).
+        position: usize,
+        /// The variable that names a key file, e.g. `SESSION_KEYS_FILE`.
+        file_var: String,
     },
     /// One entry of a key list is unusable.
     InvalidKey {
@@ -104,6 +116,9 @@ pub enum KeyProblem {
         /// Decoded length in bytes.
         len: usize,
     },
+    /// The entry is not plausibly random: text or a passphrase (encoded or
+    /// not), or a repeated or sequential byte pattern such as an example key.
+    NotRandom,
 }
 
 impl fmt::Display for KeyProblem {
@@ -115,6 +130,11 @@ impl fmt::Display for KeyProblem {
                 f,
                 "the key is {len} bytes long; a key must be 32 to 64 bytes of random data \
                  (generate one with `cargo run --example keygen`)"
+            ),
+            KeyProblem::NotRandom => f.write_str(
+                "the key does not look random (text, a passphrase, a repeated or sequential \
+                 pattern, or an example key); a key must be 32 to 64 bytes from a CSPRNG \
+                 (generate one with `cargo run --example keygen`)",
             ),
             KeyProblem::TooLong { len } => {
                 write!(
@@ -140,12 +160,33 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::NoKeys { source } => write!(f, "{source} holds no key"),
             ConfigError::NotUnicode { var } => write!(f, "{var} is not valid Unicode"),
-            ConfigError::KeyFileUnreadable { var, path, reason } => {
-                write!(
-                    f,
-                    "cannot read the key file {path:?} named by {var}: {reason}"
-                )
-            }
+            ConfigError::KeyFileUnreadable {
+                var,
+                path: Some(path),
+                reason,
+            } => write!(
+                f,
+                "cannot read the key file {path:?} named by {var}: {reason}"
+            ),
+            ConfigError::KeyFileUnreadable {
+                var,
+                path: None,
+                reason,
+            } => write!(
+                f,
+                "cannot read the key file named by {var}: {reason}; the value is not shown, \
+                 since it is not a path into an existing directory and may be a secret \
+                 ({var} takes the path of a file with one key per line)"
+            ),
+            ConfigError::PathInsteadOfKey {
+                source,
+                position,
+                file_var,
+            } => write!(
+                f,
+                "{source}: key #{position} looks like a file path, not a key (not shown); \
+                 to read keys from a file, set {file_var} to its path"
+            ),
             ConfigError::KeyInsteadOfPath { var, keys_var } => write!(
                 f,
                 "{var} must name a file, but it holds something that looks like a key \
@@ -196,6 +237,10 @@ pub enum RejectReason {
     /// Authentic, but the content is not a v1 session body (unknown flags,
     /// bad DEFLATE data, not a JSON object).
     InvalidBody,
+    /// The request carried two cookies of the session's name, or two of one
+    /// chunk: possibly a cookie tossed from a sibling subdomain (`Domain=`)
+    /// to shadow the real one. Neither is used.
+    Duplicate,
 }
 
 impl RejectReason {
@@ -210,6 +255,7 @@ impl RejectReason {
             RejectReason::Expired => "expired",
             RejectReason::TooLarge => "too_large",
             RejectReason::InvalidBody => "invalid_body",
+            RejectReason::Duplicate => "duplicate",
         }
     }
 }

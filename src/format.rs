@@ -55,8 +55,10 @@
 //! 3. `key_id` names a key of the ring → [`UnknownKey`](RejectReason::UnknownKey);
 //! 4. the GCM tag verifies (constant-time, inside `aes-gcm`) → [`Unauthenticated`](RejectReason::Unauthenticated);
 //! 5. no flag bit other than bit 0 → [`InvalidBody`](RejectReason::InvalidBody);
-//! 6. `now < expires_at`, `created_at <= now + leeway`, and, with an absolute
-//!    lifetime, `now < created_at + lifetime` → [`Expired`](RejectReason::Expired);
+//! 6. `now < expires_at`, `created_at <= now + leeway`, with an absolute
+//!    lifetime `now < created_at + lifetime`, and with a maximum idle timeout
+//!    (the HTTP layer's idle timeout) `expires_at <= now + idle + leeway`
+//!    → [`Expired`](RejectReason::Expired);
 //! 7. a compressed body inflates to at most the body limit (inflation stops
 //!    at the limit) and an uncompressed one is at most the limit → [`TooLarge`](RejectReason::TooLarge),
 //!    or [`InvalidBody`](RejectReason::InvalidBody) for broken DEFLATE;
@@ -195,6 +197,7 @@ pub struct SessionCodec {
     body_limit: usize,
     leeway: u64,
     absolute_lifetime: Option<u64>,
+    max_idle: Option<u64>,
     compression: Compression,
 }
 
@@ -209,6 +212,7 @@ impl SessionCodec {
             body_limit: DEFAULT_BODY_LIMIT,
             leeway: DEFAULT_CLOCK_LEEWAY.as_secs(),
             absolute_lifetime: None,
+            max_idle: None,
             compression: Compression::default(),
         }
     }
@@ -231,6 +235,18 @@ impl SessionCodec {
     #[must_use]
     pub fn with_absolute_lifetime(mut self, lifetime: Option<Duration>) -> SessionCodec {
         self.absolute_lifetime = lifetime.map(|d| d.as_secs());
+        self
+    }
+
+    /// Rejects a cookie whose `expires_at` is further than `idle` (plus the
+    /// clock leeway) from now: no seal with this idle timeout could have
+    /// written it. So a session never outlives a lowered idle timeout by
+    /// more than the new timeout, and a cookie claiming to last ten years
+    /// does not open. `None` (the codec's default) trusts the sealed
+    /// `expires_at`; the layer sets its idle timeout here.
+    #[must_use]
+    pub fn with_max_idle(mut self, idle: Option<Duration>) -> SessionCodec {
+        self.max_idle = idle.map(|d| d.as_secs());
         self
     }
 
@@ -395,6 +411,9 @@ impl SessionCodec {
     ) -> Result<(), RejectReason> {
         let expired = now >= expires_at
             || created_at > now.saturating_add(self.leeway)
+            || self.max_idle.is_some_and(|idle| {
+                expires_at > now.saturating_add(idle).saturating_add(self.leeway)
+            })
             || self
                 .absolute_lifetime
                 .is_some_and(|lifetime| now >= created_at.saturating_add(lifetime));
@@ -414,6 +433,7 @@ impl std::fmt::Debug for SessionCodec {
             .field("body_limit", &self.body_limit)
             .field("leeway", &self.leeway)
             .field("absolute_lifetime", &self.absolute_lifetime)
+            .field("max_idle", &self.max_idle)
             .field("compression", &self.compression)
             .finish()
     }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll, ready};
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 
+use crate::cache_headers::{self, Exposure};
 use crate::session::Session;
 use crate::writer::{self, Writeback};
 
@@ -42,16 +43,25 @@ where
         let Some(session) = this.session.take() else {
             return Poll::Ready(Ok(response));
         };
-        let verdict = writer::finish(&session.lock(), response.headers_mut());
-        match verdict {
-            Writeback::Done => {}
-            Writeback::TooLarge => {
-                // The handler's response promised a saved session; sending it
-                // without the cookie would lose the user's data silently.
-                response = Response::new(B::default());
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            }
+        let mut state = session.lock();
+        state.responded = true;
+        let status = response.status();
+        let verdict = writer::finish(&state, status, response.headers_mut());
+        if verdict == Writeback::TooLarge {
+            // The handler's response promised a saved session; sending it
+            // without the cookie would lose the user's data silently.
+            response = Response::new(B::default());
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         }
+        if state.config.cache_headers {
+            let exposure = Exposure {
+                private: verdict == Writeback::SetCookie
+                    || (state.accessed && state.opened.is_some()),
+                varies_on_cookie: state.accessed,
+            };
+            cache_headers::protect(response.headers_mut(), exposure);
+        }
+        drop(state);
         Poll::Ready(Ok(response))
     }
 }

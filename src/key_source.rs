@@ -9,7 +9,10 @@
 //!   Kubernetes secrets mount.
 //!
 //! Every error names the variable (or file) and the entry's position, and
-//! never any part of the entry itself.
+//! never any part of the entry itself. Entries that decode to the right
+//! length but are not plausibly random — a file path, a passphrase, base64
+//! of a sentence, a repeated or sequential pattern — are refused (see
+//! `key_plausibility.rs` for the tests and their false-refusal odds).
 
 use std::ffi::OsString;
 
@@ -20,6 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{ConfigError, KeyProblem};
 use crate::key::{Key, MAX_KEY_LEN, MIN_KEY_LEN};
+use crate::key_plausibility::{self, Implausible};
 use crate::keyring::Keyring;
 
 /// Default name of the variable holding a comma-separated key list.
@@ -30,11 +34,12 @@ pub const DEFAULT_KEYS_FILE_VAR: &str = "SESSION_KEYS_FILE";
 /// Where to find the key ring: the names of the two environment variables.
 ///
 /// ```
-/// use client_session::KeySource;
+/// use client_session::{Key, KeySource};
 /// // An application that namespaces its variables:
 /// let source = KeySource::named("MYAPP_SESSION_KEYS", "MYAPP_SESSION_KEYS_FILE");
+/// let secret = Key::generate_base64(); // in production: from a secret store
 /// let keyring = source.load_from(|name| match name {
-///     "MYAPP_SESSION_KEYS" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+///     "MYAPP_SESSION_KEYS" => Some(secret.as_str().into()),
 ///     _ => None,
 /// })?;
 /// assert_eq!(keyring.keys().len(), 1);
@@ -94,7 +99,7 @@ impl KeySource {
             (Some(list), None) => {
                 let list = list?;
                 let entries = list.split(',').map(str::trim).enumerate();
-                parse_entries(&self.keys_var, entries.map(|(i, e)| (i + 1, e)), true)
+                self.parse_entries(&self.keys_var, entries.map(|(i, e)| (i + 1, e)), true)
             }
             (None, Some(path)) => {
                 let path = path?;
@@ -107,7 +112,7 @@ impl KeySource {
                     } else {
                         ConfigError::KeyFileUnreadable {
                             var: self.file_var.clone(),
-                            path: path.to_string(),
+                            path: can_only_be_a_path(&path).then(|| path.to_string()),
                             reason: err.kind().to_string(),
                         }
                     }
@@ -117,10 +122,53 @@ impl KeySource {
                 let entries = lines
                     .map(|(i, line)| (i + 1, line))
                     .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'));
+                // The file opened, so the value is a path: safe to show.
                 let source = format!("{} ({})", self.file_var, path.as_str());
-                parse_entries(&source, entries, false)
+                self.parse_entries(&source, entries, false)
             }
         }
+    }
+
+    fn parse_entries<'a>(
+        &self,
+        source: &str,
+        entries: impl Iterator<Item = (usize, &'a str)>,
+        empty_is_error: bool,
+    ) -> Result<Keyring, ConfigError> {
+        let mut keys = Vec::new();
+        for (position, entry) in entries {
+            let invalid = |problem| ConfigError::InvalidKey {
+                source: source.to_owned(),
+                position,
+                problem,
+            };
+            let implausible = |why| match why {
+                Implausible::Path => ConfigError::PathInsteadOfKey {
+                    source: source.to_owned(),
+                    position,
+                    file_var: self.file_var.clone(),
+                },
+                Implausible::NotRandom => invalid(KeyProblem::NotRandom),
+            };
+            if entry.is_empty() {
+                if empty_is_error {
+                    return Err(invalid(KeyProblem::Empty));
+                }
+                continue;
+            }
+            let Some(bytes) = decode_key(entry) else {
+                return Err(if key_plausibility::looks_like_a_path(entry) {
+                    implausible(Implausible::Path)
+                } else {
+                    invalid(KeyProblem::NotBase64)
+                });
+            };
+            let key = Key::from_bytes(&bytes).map_err(invalid)?;
+            key_plausibility::check_text(entry).map_err(implausible)?;
+            key_plausibility::check_bytes(&bytes).map_err(implausible)?;
+            keys.push(key);
+        }
+        Keyring::from_keys(source, keys)
     }
 
     fn unicode(&self, var: &str, value: OsString) -> Result<Zeroizing<String>, ConfigError> {
@@ -139,30 +187,6 @@ const LENIENT: Engine = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-fn parse_entries<'a>(
-    source: &str,
-    entries: impl Iterator<Item = (usize, &'a str)>,
-    empty_is_error: bool,
-) -> Result<Keyring, ConfigError> {
-    let mut keys = Vec::new();
-    for (position, entry) in entries {
-        let invalid = |problem| ConfigError::InvalidKey {
-            source: source.to_owned(),
-            position,
-            problem,
-        };
-        if entry.is_empty() {
-            if empty_is_error {
-                return Err(invalid(KeyProblem::Empty));
-            }
-            continue;
-        }
-        let bytes = decode_key(entry).ok_or_else(|| invalid(KeyProblem::NotBase64))?;
-        keys.push(Key::from_bytes(&bytes).map_err(invalid)?);
-    }
-    Keyring::from_keys(source, keys)
-}
-
 /// Decodes base64 in either alphabet, padding optional. Every buffer that
 /// holds key material is allocated once at its final size and wiped on drop.
 fn decode_key(entry: &str) -> Option<Zeroizing<Vec<u8>>> {
@@ -177,6 +201,23 @@ fn decode_key(entry: &str) -> Option<Zeroizing<Vec<u8>>> {
     Some(bytes)
 }
 
+/// Whether a value that failed to open as a file can only be a path, and so
+/// may be shown in the error: no character a path would not have but a key
+/// list, a quoted key or a passphrase might, and a parent directory that
+/// exists here (other than `/`, which any value starting with `/` has).
+fn can_only_be_a_path(value: &str) -> bool {
+    let plain = !value.is_empty()
+        && value.len() <= 4096
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || ",;\"'#=".contains(c));
+    let parent = std::path::Path::new(value).parent();
+    plain
+        && parent.is_some_and(|dir| {
+            !dir.as_os_str().is_empty() && dir != std::path::Path::new("/") && dir.is_dir()
+        })
+}
+
 /// Whether a value meant to be a path decodes as a plausible key, so that an
 /// error message must not repeat it. (A path that happens to decode too is
 /// merely not shown: erring towards silence.)
@@ -188,9 +229,17 @@ fn looks_like_a_key(value: &str) -> bool {
 mod tests {
     use super::*;
 
-    const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    // Random test keys (32 bytes, standard alphabet; 64 bytes, URL-safe unpadded).
+    const K1: &str = "vaiatencLx/cq206+ILCzvHMX9i4JyUJ1hPtca+tdTM=";
     const K2_URL_NO_PAD: &str =
-        "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpbXF1eXw";
+        "hI7J7XqBCwQdN9SPdYJTEnbvF62dxNG-0FYOah6JJJ1nifZezMWlcMGw7uPY3CavYrHI-aHgYkBzXasUP-vDdQ";
+
+    fn id_of(text: &str) -> String {
+        Key::from_bytes(&decode_key(text).unwrap())
+            .unwrap()
+            .id()
+            .to_string()
+    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
         let pairs: Vec<(String, String)> = pairs
@@ -208,7 +257,8 @@ mod tests {
     fn a_list_with_whitespace_and_both_alphabets_loads_in_order() {
         let ring = load(&[("SESSION_KEYS", &format!(" {K1} ,\t{K2_URL_NO_PAD} "))]).unwrap();
         assert_eq!(ring.keys().len(), 2);
-        assert_eq!(ring.primary().id().to_string(), "f48603fa");
+        assert_eq!(ring.primary().id().to_string(), id_of(K1));
+        assert_eq!(ring.keys()[1].id().to_string(), id_of(K2_URL_NO_PAD));
     }
 
     #[test]
@@ -244,11 +294,11 @@ mod tests {
 
     #[test]
     fn too_long_and_duplicate_keys_are_refused() {
-        let long = base64::engine::general_purpose::STANDARD.encode([7u8; 65]);
+        let long = format!("{K2_URL_NO_PAD}AAAA");
         let err = load(&[("SESSION_KEYS", &long)]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "SESSION_KEYS: key #1: the key is 65 bytes long; a key must be 32 to 64 bytes"
+            "SESSION_KEYS: key #1: the key is 67 bytes long; a key must be 32 to 64 bytes"
         );
         let err = load(&[("SESSION_KEYS", &format!("{K1},{K1}"))]).unwrap_err();
         assert_eq!(
@@ -277,7 +327,7 @@ mod tests {
         .unwrap();
         let ring = load(&[("SESSION_KEYS_FILE", good.to_str().unwrap())]).unwrap();
         assert_eq!(ring.keys().len(), 2);
-        assert_eq!(ring.keys()[1].id().to_string(), "f48603fa");
+        assert_eq!(ring.keys()[1].id().to_string(), id_of(K1));
 
         let bad = dir.join("bad");
         std::fs::write(&bad, format!("{K1}\n# comment\nAAAA\n")).unwrap();
@@ -315,12 +365,85 @@ mod tests {
             assert!(!shown.contains(key), "{shown}");
             assert!(shown.contains("did you mean SESSION_KEYS?"), "{shown}");
         }
-        // A real path that does not exist is shown, to help the operator.
-        let err = load(&[("SESSION_KEYS_FILE", "/run/secrets/session-keys")]).unwrap_err();
-        assert!(
-            err.to_string().contains("/run/secrets/session-keys"),
-            "{err}"
-        );
+        // A path into an existing directory is shown, to help the operator.
+        let missing = std::env::temp_dir().join("no-such-session-keys");
+        let missing = missing.to_str().unwrap();
+        let err = load(&[("SESSION_KEYS_FILE", missing)]).unwrap_err();
+        assert!(err.to_string().contains(missing), "{err}");
+    }
+
+    /// Values that are not a key on their own but hold one, or are another
+    /// kind of secret: the error never shows them, nor any part of a key.
+    #[test]
+    fn a_secret_in_the_file_variable_is_never_shown_whatever_its_shape() {
+        let long_secret = format!("{K2_URL_NO_PAD}{K2_URL_NO_PAD}");
+        let shapes = [
+            ("a key list", format!("{K1},{K2_URL_NO_PAD}")),
+            ("a quoted key", format!("\"{K1}\"")),
+            ("a key and a comment", format!("{K1} # primary")),
+            ("a secret over 64 bytes", long_secret),
+            ("a passphrase", "correct horse battery staple".to_owned()),
+            ("an absolute-looking secret", format!("/{K1}")),
+            (
+                "a path into no existing directory",
+                "/run/no-such-dir/keys".to_owned(),
+            ),
+        ];
+        for (name, value) in shapes {
+            let err = load(&[("SESSION_KEYS_FILE", &value)]).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                shown.starts_with("cannot read the key file named by SESSION_KEYS_FILE")
+                    || matches!(err, ConfigError::KeyInsteadOfPath { .. }),
+                "{name}: {shown}"
+            );
+            assert!(!shown.contains(&value), "{name}: shown: {shown}");
+            for part in [K1, K2_URL_NO_PAD, &K1[..20], &K2_URL_NO_PAD[..20], "horse"] {
+                assert!(!shown.contains(part), "{name}: {part:?} shown: {shown}");
+            }
+        }
+    }
+
+    /// Entries of the right length that are not random keys are refused at
+    /// start-up, naming the variable and the position and never the entry.
+    #[test]
+    fn paths_passphrases_and_patterns_are_refused_as_keys() {
+        let sentence = base64::engine::general_purpose::STANDARD
+            .encode("my very long and very secret password");
+        let rows: &[(&str, &str, &str)] = &[
+            (
+                "a path",
+                "/etc/secrets/client-session/production/keys",
+                "SESSION_KEYS: key #2 looks like a file path, not a key (not shown); \
+                 to read keys from a file, set SESSION_KEYS_FILE to its path",
+            ),
+            (
+                "a path that is not base64",
+                "/etc/client-session/keys.txt",
+                "SESSION_KEYS: key #2 looks like a file path, not a key",
+            ),
+            (
+                "a passphrase",
+                "changeme-changeme-changeme-changeme-changeme",
+                "SESSION_KEYS: key #2: the key does not look random",
+            ),
+            (
+                "base64 of a sentence",
+                &sentence,
+                "SESSION_KEYS: key #2: the key does not look random",
+            ),
+            (
+                "the bytes 0..32 (0.1's documented example key)",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                "SESSION_KEYS: key #2: the key does not look random",
+            ),
+        ];
+        for (name, entry, expected) in rows {
+            let err = load(&[("SESSION_KEYS", &format!("{K1},{entry}"))]).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with(expected), "{name}: {shown}");
+            assert!(!shown.contains(entry), "{name}: entry shown: {shown}");
+        }
     }
 
     #[test]

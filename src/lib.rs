@@ -97,6 +97,7 @@
 #![forbid(unsafe_code)]
 #![deny(unreachable_pub)]
 
+mod cache_headers;
 pub mod chunk;
 mod clock;
 mod compress;
@@ -108,6 +109,7 @@ mod extract;
 pub mod format;
 mod future;
 mod key;
+mod key_plausibility;
 mod key_source;
 mod keyring;
 mod layer;

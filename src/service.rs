@@ -10,6 +10,7 @@ use tower_service::Service;
 
 use crate::chunk::{self, IncomingCookie};
 use crate::config::SessionConfig;
+use crate::error::RejectReason;
 use crate::future::ResponseFuture;
 use crate::session::{PendingCookie, Session, State};
 
@@ -72,6 +73,15 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
             None => PendingCookie::Joined(value.to_owned()),
         }),
         Some(Ok(Cow::Owned(joined))) => Some(PendingCookie::Joined(joined)),
+        Some(Err(RejectReason::Duplicate)) => {
+            tracing::warn!(
+                reason = RejectReason::Duplicate.as_str(),
+                cookie = %config.cookie_name,
+                "two session cookies of one name in one request (possible cookie tossing \
+                 from a sibling domain); neither is used, the request has no session"
+            );
+            None
+        }
         Some(Err(reason)) => {
             tracing::debug!(
                 reason = reason.as_str(),
@@ -91,6 +101,9 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
         had_cookie,
         highest_chunk: incoming.highest_chunk,
         modified: false,
+        destroyed: false,
+        accessed: false,
+        responded: false,
     })
 }
 

@@ -32,6 +32,19 @@ use crate::writer::CookieSize;
 /// change is lost. Keep values that many concurrent requests update (counters,
 /// carts edited from several tabs) in a database keyed by a user id stored in
 /// the session, or make updates idempotent.
+///
+/// # One request, one response
+/// The layer writes the session into the response when the response leaves
+/// the handler. A change made after that — by a clone moved into a spawned
+/// task, or after a WebSocket upgrade — cannot reach the browser: it is
+/// lost, and a `warn` log says so. Finish with the session before returning.
+///
+/// # Server errors
+/// A response with a 5xx status saves no change and renews nothing: the
+/// browser keeps the cookie it had, as if the request had not happened
+/// (tower-sessions and Django do the same). [`destroy`](Self::destroy) and
+/// [`regenerate`](Self::regenerate) still end the old session: its cookie is
+/// expired whatever the status.
 #[derive(Clone)]
 pub struct Session {
     // A std Mutex: held only for short, non-async sections within one request,
@@ -55,6 +68,13 @@ pub(crate) struct State {
     pub(crate) had_cookie: bool,
     pub(crate) highest_chunk: usize,
     pub(crate) modified: bool,
+    /// `destroy()` (or `regenerate()`) ended the session the request brought:
+    /// its cookie is expired whatever the response's status.
+    pub(crate) destroyed: bool,
+    /// The handler read or changed the session (its response depends on the cookie).
+    pub(crate) accessed: bool,
+    /// The response has left: a change now is lost, and said so in a warning.
+    pub(crate) responded: bool,
 }
 
 /// Where the unopened cookie value is.
@@ -100,7 +120,22 @@ impl Session {
     /// Locks the state and opens the cookie if that has not happened yet.
     fn loaded(&self) -> MutexGuard<'_, State> {
         let mut state = self.lock();
+        state.accessed = true;
         state.load();
+        state
+    }
+
+    /// Like [`loaded`](Self::loaded), for a call that changes the session:
+    /// warns when the response has already left, since the change is lost.
+    fn loaded_for_change(&self, call: &'static str) -> MutexGuard<'_, State> {
+        let state = self.loaded();
+        if state.responded {
+            tracing::warn!(
+                call,
+                "session changed after its response was sent; the change is lost \
+                 (a Session lives for one request: see the Session docs)"
+            );
+        }
         state
     }
 
@@ -139,7 +174,7 @@ impl Session {
     /// # Errors
     /// [`ValueError::Serialize`] when `value` cannot be represented as JSON.
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ValueError> {
-        let mut state = self.loaded();
+        let mut state = self.loaded_for_change("insert");
         if state.data.insert(key, value)? {
             state.modified = true;
         }
@@ -149,7 +184,7 @@ impl Session {
     /// Removes the value at `key` and returns it as a `T` (`None` when there
     /// was none or it was not a `T`; it is removed either way).
     pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut state = self.loaded();
+        let mut state = self.loaded_for_change("remove");
         let value = state.data.get(key).ok().flatten();
         if state.data.remove(key) {
             state.modified = true;
@@ -159,19 +194,21 @@ impl Session {
 
     /// Removes every value; the session keeps its creation time.
     pub fn clear(&self) {
-        let mut state = self.loaded();
+        let mut state = self.loaded_for_change("clear");
         if state.data.clear() {
             state.modified = true;
         }
     }
 
-    /// Ends the session: the response expires the cookie, every chunk of it.
+    /// Ends the session: the response expires the cookie, every chunk of it,
+    /// whatever its status (also on a 5xx, which saves no other change).
     /// Values inserted afterwards start a new session.
     pub fn destroy(&self) {
-        let mut state = self.loaded();
+        let mut state = self.loaded_for_change("destroy");
         state.data.clear();
         state.opened = None;
         state.modified = true;
+        state.destroyed = true;
     }
 
     /// Starts a new session with nothing of the old one: no values and a new

@@ -12,21 +12,28 @@
 //!   window remains → seal it again with a new `expires_at`.
 //!
 //! A session the handler never touched produces nothing, whatever the cookie.
+//! A 5xx response saves and renews nothing, but still expires a destroyed
+//! session's cookie. A renewal or re-seal that no longer fits the size caps
+//! is skipped with a warning; only a change the handler made answers 500.
 
 use std::fmt::Write as _;
 
 use http::header::SET_COOKIE;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::chunk;
 use crate::config::SessionConfig;
 use crate::session::State;
 
 /// The layer's verdict for one response.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Writeback {
-    /// Nothing to add, or the `Set-Cookie` headers were added.
-    Done,
-    /// The session cannot be stored in cookies within the limits: answer 500.
+    /// No `Set-Cookie` for the session.
+    Nothing,
+    /// `Set-Cookie` headers were added (the session sealed, or its cookie expired).
+    SetCookie,
+    /// The handler changed the session and it cannot be stored in cookies
+    /// within the limits: answer 500.
     TooLarge,
 }
 
@@ -52,18 +59,35 @@ impl CookieSize {
     }
 }
 
-/// Appends the `Set-Cookie` headers the session needs to `headers`.
-pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
+/// Appends the `Set-Cookie` headers the session needs to `headers`, for a
+/// response with `status`.
+pub(crate) fn finish(state: &State, status: StatusCode, headers: &mut HeaderMap) -> Writeback {
     if !state.loaded {
-        return Writeback::Done;
+        return Writeback::Nothing;
+    }
+    if status.is_server_error() {
+        // A failed request saves nothing and renews nothing, but a session
+        // the handler ended stays ended.
+        if state.destroyed && state.had_cookie {
+            expire_from(state, 0, headers);
+            return Writeback::SetCookie;
+        }
+        if state.modified {
+            tracing::debug!(
+                status = status.as_u16(),
+                "session changes not saved: the response is a server error"
+            );
+        }
+        return Writeback::Nothing;
     }
     let config = &*state.config;
     let now = state.now;
     if state.data.is_empty() {
         if state.had_cookie && state.modified {
             expire_from(state, 0, headers);
+            return Writeback::SetCookie;
         }
-        return Writeback::Done;
+        return Writeback::Nothing;
     }
     let renewal_due = state.opened.is_some_and(|o| {
         let remaining = o.expires_at.saturating_sub(now);
@@ -71,31 +95,55 @@ pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
     });
     let foreign_key = state.opened.is_some_and(|o| o.key_index != 0);
     if !(state.modified || foreign_key || renewal_due) {
-        return Writeback::Done;
+        return Writeback::Nothing;
     }
-
+    // A renewal or a re-seal with the primary key that cannot be written is
+    // skipped: the cookie the browser holds still works until it expires.
+    // Only a change the handler made is worth a 500 (losing it silently
+    // would be worse).
     let created_at = state.opened.map_or(now, |o| o.created_at);
     let expires_at = now.saturating_add(config.idle_timeout);
     let value = match config.codec.seal(&state.data, created_at, expires_at) {
         Ok(value) => value,
-        Err(err) => {
+        Err(err) if state.modified => {
             tracing::error!(%err, "session not saved; answering 500");
             return Writeback::TooLarge;
+        }
+        Err(err) => {
+            tracing::warn!(%err, "session not renewed; the browser keeps its cookie until it expires");
+            return Writeback::Nothing;
         }
     };
     let name = &config.cookie_name;
     let size = CookieSize::of(config, value.len());
     let chunks = size.chunks;
     if !size.fits(config) {
-        tracing::error!(
-            cookie_bytes = size.bytes,
-            max_cookie_bytes = config.max_cookie_bytes,
+        let (cookie_bytes, max_cookie_bytes, max_chunks) =
+            (size.bytes, config.max_cookie_bytes, config.max_chunks);
+        let body_bytes = state.data.to_json().len();
+        if state.modified {
+            tracing::error!(
+                cookie_bytes,
+                max_cookie_bytes,
+                chunks,
+                max_chunks,
+                body_bytes,
+                "session not saved: too large for its cookies; answering 500"
+            );
+            return Writeback::TooLarge;
+        }
+        tracing::warn!(
+            cookie_bytes,
+            max_cookie_bytes,
             chunks,
-            max_chunks = config.max_chunks,
-            body_bytes = state.data.to_json().len(),
-            "session not saved: too large for its cookies; answering 500"
+            max_chunks,
+            body_bytes,
+            renewal = renewal_due,
+            old_key = foreign_key,
+            "session not renewed or re-sealed: too large for its cookies; \
+             the browser keeps its cookie until it expires"
         );
-        return Writeback::TooLarge;
+        return Writeback::Nothing;
     }
 
     let max_age = (!config.ephemeral).then(|| {
@@ -118,7 +166,7 @@ pub(crate) fn finish(state: &State, headers: &mut HeaderMap) -> Writeback {
         }
     }
     expire_from(state, chunks, headers);
-    Writeback::Done
+    Writeback::SetCookie
 }
 
 /// `Set-Cookie` values expiring chunk `from` and every later chunk the

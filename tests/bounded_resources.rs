@@ -279,8 +279,10 @@ fn bomb() -> Bomb {
 
 const NOW: u64 = 1_700_000_000;
 
+/// The vectors' cookie name and context.
 fn config(keyring: Keyring, now: u64) -> SessionConfig {
     SessionConfig::builder(keyring)
+        .cookie_name("session")
         .clock(ManualClock::new(now))
         .build()
         .unwrap()
@@ -559,7 +561,11 @@ fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
             data.insert("user", &format!("{i:04}{}", "u".repeat(2_960)))
                 .unwrap();
             let value = codec.seal(&data, NOW, NOW + 3_600).unwrap();
-            assert!(value.len() > 4_000, "near one cookie's size: {}", value.len());
+            assert!(
+                value.len() > 4_000,
+                "near one cookie's size: {}",
+                value.len()
+            );
             HeaderValue::from_str(&format!("{name}={value}")).unwrap()
         })
         .collect();

@@ -28,7 +28,11 @@ fn nonce_of(value: &str) -> Vec<u8> {
 fn seal(codec: &SessionCodec) -> Vec<u8> {
     let mut data = SessionData::new();
     data.insert("user", "alice").expect("a string serializes");
-    nonce_of(&codec.seal(&data, 1_700_000_000, 1_700_003_600).expect("small body"))
+    nonce_of(
+        &codec
+            .seal(&data, 1_700_000_000, 1_700_003_600)
+            .expect("small body"),
+    )
 }
 
 #[test]

@@ -51,7 +51,7 @@ async fn set_cookie_has_secure_defaults_and_max_age_of_the_idle_timeout() {
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 1, "{cookies:?}");
     let cookie = &cookies[0];
-    assert!(cookie.starts_with("session="), "{cookie}");
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
     assert!(
         cookie.ends_with("; Max-Age=86400; Path=/; HttpOnly; Secure; SameSite=Lax"),
         "{cookie}"
@@ -114,32 +114,35 @@ async fn forged_tampered_and_garbage_cookies_are_anonymous_never_5xx() {
     let client = browser();
     let response = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     let genuine = as_cookie_header(&set_cookies(&response));
-    let value = genuine.strip_prefix("session=").unwrap().to_owned();
+    let value = genuine.strip_prefix("__Host-session=").unwrap().to_owned();
     let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     let tampered = URL_SAFE_NO_PAD.encode(&bytes);
     let other_key = {
-        let codec = client_session::SessionCodec::new(ring(&[2]), "session");
+        let codec = client_session::SessionCodec::new(ring(&[2]), "__Host-session");
         let mut data = SessionData::new();
         data.insert("user", "mallory").unwrap();
         codec.seal(&data, NOW, NOW + HOUR).unwrap()
     };
     let other_name = format!("othername={value}");
     let cases: &[(&str, String)] = &[
-        ("tampered tag", format!("session={tampered}")),
+        ("tampered tag", format!("__Host-session={tampered}")),
         (
             "sealed by a key not in the ring",
-            format!("session={other_key}"),
+            format!("__Host-session={other_key}"),
         ),
         (
             "truncated",
-            format!("session={}", &value[..value.len() - 5]),
+            format!("__Host-session={}", &value[..value.len() - 5]),
         ),
-        ("not base64", "session=hello world!".to_owned()),
-        ("empty", "session=".to_owned()),
-        ("absurd chunk count", "session=999999999.AAAA".to_owned()),
-        ("missing chunk", format!("session=2.{value}")),
+        ("not base64", "__Host-session=hello world!".to_owned()),
+        ("empty", "__Host-session=".to_owned()),
+        (
+            "absurd chunk count",
+            "__Host-session=999999999.AAAA".to_owned(),
+        ),
+        ("missing chunk", format!("__Host-session=2.{value}")),
         ("moved to another name", other_name),
     ];
     let bare = bare_client();
@@ -174,7 +177,7 @@ async fn a_cookie_sealed_by_a_secondary_key_is_accepted_and_resealed_with_the_pr
     let response = send_post(&bare_client(), format!("{old}/set/user"), r#""alice""#).await;
     let sealed_by_old = as_cookie_header(&set_cookies(&response));
     let key_id = |cookie: &str| {
-        let value = cookie.strip_prefix("session=").unwrap();
+        let value = cookie.strip_prefix("__Host-session=").unwrap();
         URL_SAFE_NO_PAD.decode(value).unwrap()[1..5].to_vec()
     };
     assert_eq!(key_id(&sealed_by_old), key(1).id().to_bytes());
@@ -307,7 +310,7 @@ async fn destroy_and_emptying_expire_the_cookie() {
     let response = send_post(&client, format!("{url}/destroy"), "").await;
     assert_eq!(
         set_cookies(&response),
-        ["session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
+        ["__Host-session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax"]
     );
     assert_eq!(
         get(&client, format!("{url}/get/user")).await.status(),
@@ -334,12 +337,12 @@ async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie()
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     assert!(
-        cookies[0].starts_with("session=2."),
+        cookies[0].starts_with("__Host-session=2."),
         "{}",
         &cookies[0][..20]
     );
     assert!(
-        cookies[1].starts_with("session.1="),
+        cookies[1].starts_with("__Host-session.1="),
         "{}",
         &cookies[1][..20]
     );
@@ -361,9 +364,12 @@ async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie()
     let response = send_post(&client, format!("{url}/grow/10"), "").await;
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 2, "{cookies:?}");
-    assert!(!cookies[0].contains("session=2."), "one cookie again");
     assert!(
-        cookies[1].starts_with("session.1=; Max-Age=0;"),
+        !cookies[0].contains("__Host-session=2."),
+        "one cookie again"
+    );
+    assert!(
+        cookies[1].starts_with("__Host-session.1=; Max-Age=0;"),
         "stale chunk expired: {}",
         cookies[1]
     );
@@ -382,7 +388,7 @@ async fn a_session_past_4_kib_travels_in_chunks_and_shrinks_back_to_one_cookie()
         .collect();
     assert_eq!(
         expired,
-        ["session=", "session.1="],
+        ["__Host-session=", "__Host-session.1="],
         "logout clears every chunk"
     );
 }
@@ -438,7 +444,7 @@ async fn the_handler_can_ask_for_the_encoded_size_before_writing() {
         .unwrap();
     let (len, fits) = response.split_once(' ').unwrap();
     let len: usize = len.parse().unwrap();
-    // 1000 chars + JSON framing, sealed (62 bytes overhead), base64 (4/3), plus "session=".
+    // 1000 chars + JSON framing, sealed (62 bytes overhead), base64 (4/3), plus "__Host-session=".
     assert!((1400..1450).contains(&len), "{len}");
     assert_eq!(fits, "true");
 }

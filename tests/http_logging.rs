@@ -69,7 +69,7 @@ async fn logs_say_what_happened_and_nothing_secret() {
     );
 
     // A forged cookie: opened lazily, so only a handler that touches it logs.
-    let forged = "session=AfSGA_oHCAkKCwwNDg8QERITFBUWFxgZGhscHR4najOnPuVPHDaDw7LldbqEvGn8l27RWQbOQt3Rr6OENxgPQP-cbNoS_0v9m7PeRtSD";
+    let forged = "__Host-session=AfSGA_oHCAkKCwwNDg8QERITFBUWFxgZGhscHR4najOnPuVPHDaDw7LldbqEvGn8l27RWQbOQt3Rr6OENxgPQP-cbNoS_0v9m7PeRtSD";
     let bare = bare_client();
     let untouched = bare
         .get(format!("{url}/untouched"))
@@ -99,5 +99,4 @@ async fn logs_say_what_happened_and_nothing_secret() {
         !logged.contains("AfSGA_o"),
         "the cookie value is not logged: {logged}"
     );
-
 }

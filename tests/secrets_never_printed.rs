@@ -23,17 +23,26 @@ use http::{Request, Response};
 use tower::util::ServiceFn;
 use tower::{ServiceBuilder, ServiceExt as _, service_fn};
 
-/// The primary key of every test: 32 distinctive bytes.
+/// The primary key of every test: 32 distinctive, random-looking bytes
+/// (the loader refuses patterned keys, such as arithmetic sequences).
 fn secret_a() -> Vec<u8> {
-    (0u8..32)
-        .map(|i| i.wrapping_mul(37).wrapping_add(11))
-        .collect()
+    pseudo_random(32, 0x243F_6A88_85A3_08D3)
 }
 
 /// A second, 64-byte key.
 fn secret_b() -> Vec<u8> {
-    (0u8..64)
-        .map(|i| i.wrapping_mul(91).wrapping_add(200))
+    pseudo_random(64, 0x1319_8A2E_0370_7344)
+}
+
+/// Deterministic bytes from xorshift64*.
+fn pseudo_random(len: usize, mut state: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
         .collect()
 }
 
@@ -312,7 +321,7 @@ fn the_cookie_shows_neither_the_key_nor_the_values() {
     assert_no_secret("Set-Cookie", set_cookie);
     let cookie = cookie_of(&response);
     let sealed = URL_SAFE_NO_PAD
-        .decode(cookie.strip_prefix("session=").unwrap())
+        .decode(cookie.strip_prefix("__Host-session=").unwrap())
         .unwrap();
     assert!(sealed.len() > 62 + 100, "the cookie holds a body: {cookie}");
     for (key, json, value) in VALUES {
@@ -374,6 +383,7 @@ fn variant(err: &ConfigError) -> String {
         ConfigError::NotUnicode { .. } => "NotUnicode".into(),
         ConfigError::KeyFileUnreadable { .. } => "KeyFileUnreadable".into(),
         ConfigError::KeyInsteadOfPath { .. } => "KeyInsteadOfPath".into(),
+        ConfigError::PathInsteadOfKey { .. } => "PathInsteadOfKey".into(),
         ConfigError::InvalidKey { problem, .. } => format!(
             "InvalidKey/{}",
             match problem {
@@ -381,6 +391,7 @@ fn variant(err: &ConfigError) -> String {
                 KeyProblem::NotBase64 => "NotBase64",
                 KeyProblem::TooShort { .. } => "TooShort",
                 KeyProblem::TooLong { .. } => "TooLong",
+                KeyProblem::NotRandom => "NotRandom",
                 _ => "another problem",
             }
         ),
@@ -480,6 +491,30 @@ fn every_key_configuration_error_names_the_source_and_never_the_key() {
             "KeyInsteadOfPath",
             b64(&a),
         ),
+        (
+            "a key list where the key file's path goes",
+            vec![("SESSION_KEYS_FILE", format!("{a64},{}", b64(&b)).into())],
+            "KeyFileUnreadable",
+            format!("{a64},{}", b64(&b)),
+        ),
+        (
+            "a path where a key goes",
+            vec![(
+                "SESSION_KEYS",
+                format!("{a64},/etc/secrets/client-session/production/keys").into(),
+            )],
+            "PathInsteadOfKey",
+            "/etc/secrets/client-session/production/keys".to_owned(),
+        ),
+        (
+            "a passphrase where a key goes",
+            vec![(
+                "SESSION_KEYS",
+                "changeme-changeme-changeme-changeme-changeme".into(),
+            )],
+            "InvalidKey/NotRandom",
+            "changeme-changeme-changeme-changeme-changeme".to_owned(),
+        ),
     ];
 
     let mut seen = Vec::new();
@@ -503,10 +538,12 @@ fn every_key_configuration_error_names_the_source_and_never_the_key() {
         "NotUnicode",
         "KeyFileUnreadable",
         "KeyInsteadOfPath",
+        "PathInsteadOfKey",
         "InvalidKey/Empty",
         "InvalidKey/NotBase64",
         "InvalidKey/TooShort",
         "InvalidKey/TooLong",
+        "InvalidKey/NotRandom",
         "DuplicateKey",
     ] {
         assert!(seen.contains(&variant), "no case reaches {variant}");
@@ -580,7 +617,15 @@ fn store_then_misread() -> (String, String) {
     let mut cookie = String::new();
     let logs = logs_of(|| {
         cookie = cookie_of(&app.send("/store", None));
-        let tampered = format!("{}A", &cookie[..cookie.len() - 1]);
+        // A character in the middle of the ciphertext, always changed (the
+        // last one may be 'A' already, or carry unused bits).
+        let middle = cookie.len() / 2;
+        let changed = if cookie.as_bytes()[middle] == b'A' {
+            "B"
+        } else {
+            "A"
+        };
+        let tampered = format!("{}{changed}{}", &cookie[..middle], &cookie[middle + 1..]);
         app.send("/read", Some(&cookie));
         app.send("/read", Some(&tampered));
     });
@@ -588,7 +633,7 @@ fn store_then_misread() -> (String, String) {
         logs.contains("unauthenticated"),
         "the tampered cookie is logged as rejected: {logs}"
     );
-    let value = cookie.strip_prefix("session=").unwrap().to_owned();
+    let value = cookie.strip_prefix("__Host-session=").unwrap().to_owned();
     (logs, value)
 }
 

@@ -330,8 +330,8 @@ pub(crate) fn chunk_header(data: &[u8], probe: &dyn AllocProbe) {
     assert_eq!(incoming.highest_chunk, model_highest, "highest chunk");
     let value = match (incoming.value, model_value) {
         (None, None) => return,
-        (Some(Err(reason)), Some(Err(()))) => {
-            assert_eq!(reason, RejectReason::Malformed);
+        (Some(Err(reason)), Some(Err(expected))) => {
+            assert_eq!(reason, expected);
             return;
         }
         (Some(Ok(value)), Some(Ok(expected))) => {
@@ -357,13 +357,15 @@ pub(crate) fn chunk_header(data: &[u8], probe: &dyn AllocProbe) {
 }
 
 /// The chunk rules of the spec and of `chunk`'s docs, written independently:
-/// `(value, highest chunk index ≤ cap)`; `Some(Err(()))` for a rejected session.
+/// `(value, highest chunk index ≤ cap)`; `Some(Err(reason))` for a rejected
+/// session: `Duplicate` when the name, or a chunk within the count, comes
+/// twice; `Malformed` for any other broken chunking.
 #[allow(clippy::type_complexity)]
 pub(crate) fn model_read(
     headers: &[&[u8]],
     name: &[u8],
     cap: usize,
-) -> (Option<Result<Vec<u8>, ()>>, usize) {
+) -> (Option<Result<Vec<u8>, RejectReason>>, usize) {
     let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
     let trim = |mut s: &[u8]| -> Vec<u8> {
         while s.first().is_some_and(is_ws) {
@@ -406,29 +408,33 @@ pub(crate) fn model_read(
         return (None, highest);
     };
     let value = (|| {
+        let bad = RejectReason::Malformed;
+        if pairs.iter().filter(|(n, _)| n == name).count() > 1 {
+            return Err(RejectReason::Duplicate);
+        }
         let Some(dot) = first.iter().position(|&b| b == b'.') else {
-            std::str::from_utf8(first).map_err(|_| ())?;
+            std::str::from_utf8(first).map_err(|_| bad)?;
             return Ok(first.clone());
         };
-        let count = decimal(&first[..dot]).ok_or(())?;
+        let count = decimal(&first[..dot]).ok_or(bad)?;
         if !(2..=cap).contains(&count) {
-            return Err(());
+            return Err(bad);
+        }
+        let with_index = |i| pairs.iter().filter(move |(n, _)| index_of(n) == Some(i));
+        if (1..count).any(|i| with_index(i).count() > 1) {
+            return Err(RejectReason::Duplicate);
         }
         let mut joined = Vec::new();
         for i in 0..count {
             let part = if i == 0 {
                 &first[dot + 1..]
             } else {
-                &pairs
-                    .iter()
-                    .find(|(n, _)| index_of(n) == Some(i))
-                    .ok_or(())?
-                    .1
+                &with_index(i).next().ok_or(bad)?.1
             };
             if part.is_empty() || part.len() > MAX_COOKIE_PAIR_LEN {
-                return Err(());
+                return Err(bad);
             }
-            std::str::from_utf8(part).map_err(|_| ())?;
+            std::str::from_utf8(part).map_err(|_| bad)?;
             joined.extend_from_slice(part);
         }
         Ok(joined)

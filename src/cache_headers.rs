@@ -1,0 +1,285 @@
+//! Keeping shared caches from serving one user's session to another.
+//!
+//! A response that carries a session's `Set-Cookie`, or that was built from
+//! a session, must not be stored by a shared cache (a CDN, nginx
+//! `proxy_cache`) and replayed to the next user: they would get the first
+//! user's page, or worse their cookie. So, unless the application opted out
+//! ([`SessionConfigBuilder::insecure_skip_cache_headers`](crate::SessionConfigBuilder::insecure_skip_cache_headers)):
+//!
+//! * a response that sets or expires the session cookie, or whose handler
+//!   read a session that the request's cookie opened, is made
+//!   `Cache-Control: private`. A handler's `no-store` or bare `private` is
+//!   kept as it is (already at least as strict); its `public` and
+//!   `s-maxage` are removed, with a warning, and its other directives
+//!   (`max-age`, `no-cache`, …) kept after `private`;
+//! * a response whose handler read or changed the session gets
+//!   `Vary: Cookie`, merged into the handler's `Vary` (not repeated, and
+//!   not added next to `*`, which already varies on everything).
+
+use http::header::{CACHE_CONTROL, VARY};
+use http::{HeaderMap, HeaderValue};
+
+/// What the response has to do with the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exposure {
+    /// The response is personal: it sets or expires the session cookie, or
+    /// was built from a session the request's cookie opened.
+    pub(crate) private: bool,
+    /// The handler read or changed the session, so the response depends on
+    /// the `Cookie` header.
+    pub(crate) varies_on_cookie: bool,
+}
+
+/// Adds the `Cache-Control` and `Vary` that `exposure` calls for.
+pub(crate) fn protect(headers: &mut HeaderMap, exposure: Exposure) {
+    if exposure.private {
+        make_private(headers);
+    }
+    if exposure.varies_on_cookie {
+        vary_on_cookie(headers);
+    }
+}
+
+fn make_private(headers: &mut HeaderMap) {
+    let joined = joined(headers, &CACHE_CONTROL);
+    let directives = split_directives(&joined);
+    let is = |d: &str, name: &str| directive_name(d).eq_ignore_ascii_case(name);
+    // `private="Set-Cookie"` keeps only the named fields private: not enough.
+    let already = directives
+        .iter()
+        .any(|d| is(d, "no-store") || d.eq_ignore_ascii_case("private"));
+    if already {
+        return;
+    }
+    let (shared, kept): (Vec<&str>, Vec<&str>) = directives
+        .into_iter()
+        .partition(|d| is(d, "public") || is(d, "s-maxage") || is(d, "private"));
+    let overridden: Vec<&str> = shared.into_iter().filter(|d| !is(d, "private")).collect();
+    if !overridden.is_empty() {
+        tracing::warn!(
+            removed = %overridden.join(", "),
+            "Cache-Control of a response that carries or reveals a session is made private; \
+             a shared cache would serve it to other users"
+        );
+    }
+    let mut value = String::from("private");
+    for directive in kept {
+        value.push_str(", ");
+        value.push_str(directive);
+    }
+    // Built from directives of valid header values, joined by ", ".
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(CACHE_CONTROL, value);
+    }
+}
+
+fn vary_on_cookie(headers: &mut HeaderMap) {
+    let joined = joined(headers, &VARY);
+    let fields = split_directives(&joined);
+    if fields
+        .iter()
+        .any(|f| *f == "*" || f.eq_ignore_ascii_case("cookie"))
+    {
+        return;
+    }
+    if fields.is_empty() {
+        headers.insert(VARY, HeaderValue::from_static("Cookie"));
+        return;
+    }
+    let value = format!("{}, Cookie", fields.join(", "));
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(VARY, value);
+    }
+}
+
+/// Every line of a list header, joined with commas (RFC 9110 §5.3). Lines
+/// that are not visible ASCII are dropped: they cannot be parsed as a list.
+fn joined(headers: &HeaderMap, name: &http::HeaderName) -> String {
+    let lines: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    lines.join(",")
+}
+
+/// The non-empty, trimmed members of a comma-separated list; a comma inside
+/// a quoted string (`no-cache="Set-Cookie, Foo"`) does not split.
+fn split_directives(list: &str) -> Vec<&str> {
+    let mut members = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in list.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                members.push(list[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    members.push(list[start..].trim());
+    members.retain(|m| !m.is_empty());
+    members
+}
+
+/// `max-age` of `max-age=60`.
+fn directive_name(directive: &str) -> &str {
+    directive.split('=').next().unwrap_or_default().trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRIVATE: Exposure = Exposure {
+        private: true,
+        varies_on_cookie: true,
+    };
+    const READ_ONLY_ANONYMOUS: Exposure = Exposure {
+        private: false,
+        varies_on_cookie: true,
+    };
+    const UNTOUCHED: Exposure = Exposure {
+        private: false,
+        varies_on_cookie: false,
+    };
+
+    struct Row {
+        name: &'static str,
+        exposure: Exposure,
+        cache_control: &'static [&'static str],
+        vary: &'static [&'static str],
+        expect_cache_control: Option<&'static str>,
+        expect_vary: Option<&'static str>,
+    }
+
+    #[test]
+    fn headers_table() {
+        let rows = [
+            Row {
+                name: "nothing set: private and Vary added",
+                exposure: PRIVATE,
+                cache_control: &[],
+                vary: &[],
+                expect_cache_control: Some("private"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "no-store kept as is",
+                exposure: PRIVATE,
+                cache_control: &["no-store, max-age=0"],
+                vary: &[],
+                expect_cache_control: Some("no-store, max-age=0"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "private kept as is (any case)",
+                exposure: PRIVATE,
+                cache_control: &["max-age=60, PRIVATE"],
+                vary: &[],
+                expect_cache_control: Some("max-age=60, PRIVATE"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "public and s-maxage removed, others kept",
+                exposure: PRIVATE,
+                cache_control: &["public, max-age=60, s-maxage=600"],
+                vary: &[],
+                expect_cache_control: Some("private, max-age=60"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "private with field names is not private enough",
+                exposure: PRIVATE,
+                cache_control: &["private=\"Set-Cookie, X-A\", max-age=60"],
+                vary: &[],
+                expect_cache_control: Some("private, max-age=60"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "several Cache-Control lines read as one list",
+                exposure: PRIVATE,
+                cache_control: &["max-age=60", "public"],
+                vary: &[],
+                expect_cache_control: Some("private, max-age=60"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "no-cache with a quoted list is one directive",
+                exposure: PRIVATE,
+                cache_control: &["no-cache=\"Set-Cookie, Foo\""],
+                vary: &[],
+                expect_cache_control: Some("private, no-cache=\"Set-Cookie, Foo\""),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "Vary merged without duplicates",
+                exposure: PRIVATE,
+                cache_control: &[],
+                vary: &["Accept-Encoding", "Origin"],
+                expect_cache_control: Some("private"),
+                expect_vary: Some("Accept-Encoding, Origin, Cookie"),
+            },
+            Row {
+                name: "Vary already names cookie",
+                exposure: PRIVATE,
+                cache_control: &[],
+                vary: &["accept-encoding, cookie"],
+                expect_cache_control: Some("private"),
+                expect_vary: Some("accept-encoding, cookie"),
+            },
+            Row {
+                name: "Vary * respected",
+                exposure: PRIVATE,
+                cache_control: &[],
+                vary: &["*"],
+                expect_cache_control: Some("private"),
+                expect_vary: Some("*"),
+            },
+            Row {
+                name: "anonymous read: Vary only, the handler's caching kept",
+                exposure: READ_ONLY_ANONYMOUS,
+                cache_control: &["public, max-age=60"],
+                vary: &[],
+                expect_cache_control: Some("public, max-age=60"),
+                expect_vary: Some("Cookie"),
+            },
+            Row {
+                name: "untouched session: nothing added",
+                exposure: UNTOUCHED,
+                cache_control: &[],
+                vary: &[],
+                expect_cache_control: None,
+                expect_vary: None,
+            },
+        ];
+        for row in rows {
+            let mut headers = HeaderMap::new();
+            for v in row.cache_control {
+                headers.append(CACHE_CONTROL, HeaderValue::from_static(v));
+            }
+            for v in row.vary {
+                headers.append(VARY, HeaderValue::from_static(v));
+            }
+            protect(&mut headers, row.exposure);
+            let all = |name| {
+                let values: Vec<&str> = headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap())
+                    .collect();
+                (!values.is_empty()).then(|| values.join(" | "))
+            };
+            assert_eq!(
+                all(CACHE_CONTROL).as_deref(),
+                row.expect_cache_control,
+                "{}: Cache-Control",
+                row.name
+            );
+            assert_eq!(all(VARY).as_deref(), row.expect_vary, "{}: Vary", row.name);
+        }
+    }
+}
