@@ -99,4 +99,81 @@ async fn logs_say_what_happened_and_nothing_secret() {
         !logged.contains("AfSGA_o"),
         "the cookie value is not logged: {logged}"
     );
+
+    warnings_name_what_went_wrong(&logs).await;
+}
+
+/// Cookie tossing, a change after the response left, a renewal that no
+/// longer fits and a handler's public caching of a session response are
+/// each a `WARN` saying what happened, with no cookie value in it.
+async fn warnings_name_what_went_wrong(logs: &Captured) {
+    let clock = client_session::ManualClock::new(1_700_000_000);
+    let config = || SessionConfig::builder(ring(&[1])).clock(clock.clone());
+    let url = app_with(config()).await;
+    let bare = bare_client();
+    let login = send_post(&bare, format!("{url}/set/user"), r#""alice""#).await;
+    let cookie = as_cookie_header(&set_cookies(&login));
+    let value = cookie.split_once('=').unwrap().1.to_owned();
+    logs.take();
+
+    let doubled = get_with_cookie(
+        &bare,
+        format!("{url}/get/user"),
+        format!("{cookie}; {cookie}"),
+    )
+    .await;
+    assert_eq!(doubled.status(), StatusCode::NOT_FOUND);
+    let logged = logs.take();
+    assert!(
+        logged.contains("WARN") && logged.contains("possible cookie tossing"),
+        "{logged}"
+    );
+    assert!(logged.contains("reason=\"duplicate\""), "{logged}");
+    assert!(!logged.contains(&value[..20]), "no cookie value: {logged}");
+
+    // A clone of the session moved into a task that writes after the response.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let late = axum::Router::new()
+        .route(
+            "/late",
+            axum::routing::get(move |session: client_session::Session| {
+                let done = tx.lock().unwrap().take();
+                async move {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        session.insert("late", &1).unwrap();
+                        if let Some(done) = done {
+                            let _ = done.send(());
+                        }
+                    });
+                    "answered"
+                }
+            }),
+        )
+        .layer(client_session::SessionLayer::new(config().build().unwrap()));
+    let late = serve(late).await;
+    let response = get(&bare, format!("{late}/late")).await;
+    assert!(set_cookies(&response).is_empty(), "nothing to write yet");
+    rx.await.unwrap();
+    let logged = logs.take();
+    assert!(
+        logged.contains("WARN") && logged.contains("session changed after its response was sent"),
+        "{logged}"
+    );
+
+    // A renewal that no longer fits a lowered cap: skipped, with a warning.
+    let big = send_post(&bare, format!("{url}/grow/4500"), "").await;
+    let big = as_cookie_header(&set_cookies(&big));
+    let tight = app_with(config().max_cookie_bytes(4_096)).await;
+    clock.advance(23 * 3600);
+    logs.take();
+    let read = get_with_cookie(&bare, format!("{tight}/meta"), &big).await;
+    assert_eq!(read.status(), StatusCode::OK);
+    let logged = logs.take();
+    assert!(
+        logged.contains("WARN") && logged.contains("session not renewed or re-sealed"),
+        "{logged}"
+    );
+    assert!(!logged.contains("ERROR"), "{logged}");
 }

@@ -61,8 +61,9 @@ function longItem(tag, length = 200) {
   return out;
 }
 
+const NAME = "__Host-session";
 const sessionCookies = (cookies) =>
-  cookies.filter((c) => c.name === "session" || c.name.startsWith("session."));
+  cookies.filter((c) => c.name === NAME || c.name.startsWith(NAME + "."));
 
 async function cartItems(page) {
   return page.locator("#cart li").allTextContents();
@@ -152,7 +153,7 @@ try {
   check("2.1 document.cookie does not show the session (HttpOnly)", !/(^|;\s*)session[.=]/.test(docCookie) && !docCookie.includes("session"),
     `document.cookie = ${JSON.stringify(docCookie)}`);
   let jar = sessionCookies(await context.cookies());
-  const s = jar.find((c) => c.name === "session");
+  const s = jar.find((c) => c.name === NAME);
   check("2.2 context.cookies(): session is httpOnly, secure, sameSite Lax, path /, host-only localhost",
     jar.length === 1 && s && s.httpOnly === true && s.secure === true && s.sameSite === "Lax" && s.path === "/" && s.domain === "localhost",
     s ? `httpOnly=${s.httpOnly} secure=${s.secure} sameSite=${s.sameSite} path=${s.path} domain=${s.domain} ${s.value.length}-byte value` : "no session cookie");
@@ -170,7 +171,7 @@ try {
   let adds = 0;
   while (adds < 40) {
     jar = sessionCookies(await context.cookies());
-    if (jar.some((c) => c.name === "session.1") && pairBytes(jar) > 5000) break;
+    if (jar.some((c) => c.name === NAME + ".1") && pairBytes(jar) > 5000) break;
     const item = longItem(`long${String(expected.length + 1).padStart(2, "0")}`);
     expected.push(item);
     await addItem(page, item, expected.length);
@@ -178,12 +179,12 @@ try {
   }
   jar = sessionCookies(await context.cookies());
   const names = jar.map((c) => c.name).sort();
-  check("3.1 grown past 4 KiB via the form: the browser stores two chunks, session and session.1",
-    JSON.stringify(names) === JSON.stringify(["session", "session.1"]) && pairBytes(jar) > 4096 && jar.every((c) => c.name.length + 1 + c.value.length <= 4096),
+  check("3.1 grown past 4 KiB via the form: the browser stores two chunks, __Host-session and __Host-session.1",
+    JSON.stringify(names) === JSON.stringify([NAME, NAME + ".1"]) && pairBytes(jar) > 4096 && jar.every((c) => c.name.length + 1 + c.value.length <= 4096),
     `${adds} long items, ${jar.map((c) => `${c.name}: ${c.name.length + 1 + c.value.length} B`).join(", ")}, total ${pairBytes(jar)} B`);
   check("3.2 both chunks carry the same attributes (httpOnly, secure, Lax, /)",
     jar.every((c) => c.httpOnly && c.secure && c.sameSite === "Lax" && c.path === "/"));
-  const first = jar.find((c) => c.name === "session");
+  const first = jar.find((c) => c.name === NAME);
   check("3.3 the first chunk says how many parts there are (value starts with '2.')", first && first.value.startsWith("2."),
     first ? first.value.slice(0, 12) + "…" : "");
   await page.reload();
