@@ -517,3 +517,7 @@ const fn encoded_len(n: usize) -> usize {
 #[cfg(test)]
 #[path = "format_vectors.rs"]
 mod format_vectors;
+
+#[cfg(test)]
+#[path = "format_boundaries.rs"]
+mod format_boundaries;

@@ -82,7 +82,13 @@ async fn an_ephemeral_cookie_has_no_max_age_but_still_expires_on_the_server() {
     let client = browser();
     let response = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
     assert_eq!(attribute(&set_cookies(&response)[0], "Max-Age"), None);
-    clock.advance(24 * HOUR);
+    // Positive control: within its idle window (and before renewal is due)
+    // the ephemeral session opens.
+    clock.advance(11 * HOUR);
+    let within = get(&client, format!("{url}/get/user")).await;
+    assert_eq!(within.status(), StatusCode::OK, "opens before it expires");
+    assert!(set_cookies(&within).is_empty(), "no renewal yet");
+    clock.advance(13 * HOUR);
     let status = get(&client, format!("{url}/get/user")).await.status();
     assert_eq!(
         status,
@@ -236,11 +242,22 @@ async fn renewal_happens_only_past_the_configured_fraction_of_the_idle_window() 
     )
     .await;
     let client = browser();
-    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let login = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let first = as_cookie_header(&set_cookies(&login));
     clock.advance(4 * HOUR); // 6 h of 10 left: more than half
     let early = get(&client, format!("{url}/get/user")).await;
     assert!(set_cookies(&early).is_empty(), "not renewed with 60% left");
-    clock.advance(2 * HOUR); // 4 h left: less than half
+    // The edge, with the same cookie from a client that keeps no jar.
+    clock.advance(HOUR); // exactly half left: not less than half
+    let edge = get_with_cookie(&bare_client(), format!("{url}/get/user"), &first).await;
+    assert!(
+        set_cookies(&edge).is_empty(),
+        "not renewed with exactly 50% left"
+    );
+    clock.advance(1); // one second under half
+    let just = get_with_cookie(&bare_client(), format!("{url}/get/user"), &first).await;
+    assert_eq!(set_cookies(&just).len(), 1, "renewed one second under 50%");
+    clock.advance(HOUR - 1); // 4 h left of the first cookie: less than half
     let due = get(&client, format!("{url}/get/user")).await;
     let cookies = set_cookies(&due);
     assert_eq!(cookies.len(), 1, "renewed with 40% left");

@@ -243,22 +243,62 @@ fn check_reject_order(value: &str, reason: RejectReason, known: bool) {
         assert_eq!(reason, RejectReason::UnsupportedVersion, "{value:?}");
     } else if bytes[1..5] != key_a().id().to_bytes() && bytes[1..5] != key_b().id().to_bytes() {
         assert_eq!(reason, RejectReason::UnknownKey, "{value:?}");
+    } else if !authentic(&bytes) {
+        // Nothing about the body may be looked at before the tag verifies.
+        assert_eq!(
+            reason,
+            RejectReason::Unauthenticated,
+            "not sealed by a ring key, yet rejected for another reason: {value:?}"
+        );
     } else {
         assert!(
             matches!(
                 reason,
-                RejectReason::Unauthenticated
-                    | RejectReason::InvalidBody
-                    | RejectReason::Expired
-                    | RejectReason::TooLarge
+                RejectReason::InvalidBody | RejectReason::Expired | RejectReason::TooLarge
             ),
-            "{reason:?} after the header checks passed: {value:?}"
+            "{reason:?} for an authentic value: {value:?}"
         );
         assert!(
             !known,
             "a known sealed value was rejected ({reason:?}): {value:?}"
         );
     }
+}
+
+/// Whether decoded `bytes` (at least a header and a tag, version 1) carry a
+/// GCM tag that verifies under the ring key their key id names, computed
+/// from the spec with `hkdf` and `aes-gcm` directly, not with the crate's
+/// `Key`: the independent answer to "was this sealed by a ring key?".
+fn authentic(bytes: &[u8]) -> bool {
+    use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
+    use aes_gcm::{Aes256Gcm, Nonce, Tag};
+    let (header, rest) = bytes.split_at(29);
+    let (ciphertext, tag) = rest.split_at(rest.len() - 16);
+    for key in [&KEY_A[..], &KEY_B[..]] {
+        let kdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"client-session/v1"), key);
+        let mut id = [0u8; 4];
+        kdf.expand(b"client-session/v1 key-id", &mut id).unwrap();
+        if header[1..5] != id {
+            continue;
+        }
+        let mut message_key = [0u8; 32];
+        kdf.expand_multi_info(
+            &[b"client-session/v1 message-key", &header[5..17]],
+            &mut message_key,
+        )
+        .unwrap();
+        let aad = [header, NAME.as_bytes()].concat();
+        let mut plaintext = ciphertext.to_vec();
+        return Aes256Gcm::new((&message_key).into())
+            .decrypt_inout_detached(
+                <&Nonce<_>>::try_from(&header[17..29]).unwrap(),
+                &aad,
+                plaintext.as_mut_slice().into(),
+                <&Tag>::try_from(tag).unwrap(),
+            )
+            .is_ok();
+    }
+    false
 }
 
 /// RFC 4648 §5 base64url without padding, strict: no `=`, URL-safe alphabet

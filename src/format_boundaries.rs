@@ -1,0 +1,151 @@
+//! Every boundary of the opening checks and of the compression decision,
+//! one second or one byte either side, so that a `>` written as `>=` (or
+//! the reverse) fails a test.
+
+use super::*;
+
+const NOW: u64 = 1_700_000_000;
+const LEEWAY: u64 = 60;
+const IDLE: u64 = 3_600;
+const LIFETIME: u64 = 86_400;
+
+fn codec() -> SessionCodec {
+    SessionCodec::new(Keyring::single(Key::from_bytes(&[3; 32]).unwrap()), "s")
+        .with_clock_leeway(Duration::from_secs(LEEWAY))
+        .with_absolute_lifetime(Some(Duration::from_secs(LIFETIME)))
+        .with_max_idle(Some(Duration::from_secs(IDLE)))
+}
+
+#[test]
+fn check_times_table() {
+    // (name, created_at, expires_at, now, opens)
+    let rows: &[(&str, u64, u64, u64, bool)] = &[
+        ("a second before expiry", NOW, NOW + 100, NOW + 99, true),
+        ("at expiry", NOW, NOW + 100, NOW + 100, false),
+        (
+            "created at the leeway edge",
+            NOW + LEEWAY,
+            NOW + 100,
+            NOW,
+            true,
+        ),
+        (
+            "created past the leeway",
+            NOW + LEEWAY + 1,
+            NOW + 100,
+            NOW,
+            false,
+        ),
+        (
+            "a second before the absolute lifetime",
+            NOW,
+            NOW + LIFETIME + 100,
+            NOW + LIFETIME - 1,
+            true,
+        ),
+        (
+            "at the absolute lifetime",
+            NOW,
+            NOW + LIFETIME + 100,
+            NOW + LIFETIME,
+            false,
+        ),
+        (
+            "expiry at the idle bound",
+            NOW,
+            NOW + IDLE + LEEWAY,
+            NOW,
+            true,
+        ),
+        (
+            "expiry past the idle bound",
+            NOW,
+            NOW + IDLE + LEEWAY + 1,
+            NOW,
+            false,
+        ),
+    ];
+    let codec = codec();
+    for (name, created_at, expires_at, now, opens) in rows {
+        let got = codec.check_times(*created_at, *expires_at, *now);
+        let expected = if *opens {
+            Ok(())
+        } else {
+            Err(RejectReason::Expired)
+        };
+        assert_eq!(got, expected, "{name}");
+        // And through a whole seal and open.
+        let value = codec
+            .seal(&SessionData::new(), *created_at, *expires_at)
+            .unwrap();
+        assert_eq!(codec.open(&value, *now).is_ok(), *opens, "{name}: open");
+    }
+}
+
+#[test]
+fn without_a_maximum_idle_the_sealed_expiry_is_trusted() {
+    let codec = codec().with_max_idle(None);
+    assert_eq!(codec.check_times(NOW, NOW + 10 * LIFETIME, NOW), Ok(()));
+}
+
+/// The compression threshold is inclusive: a body of exactly the threshold
+/// is offered to DEFLATE, one byte less is not.
+#[test]
+fn a_body_of_exactly_the_threshold_is_compressed_and_one_byte_less_is_not() {
+    let threshold = 200;
+    let codec = codec().with_compression(Compression::Above(threshold));
+    // `{"k":"aaaa…"}` is 8 bytes of JSON around the string.
+    let body = |len: usize| {
+        let mut data = SessionData::new();
+        data.insert("k", &"a".repeat(len - 8)).unwrap();
+        assert_eq!(data.to_json().len(), len);
+        data
+    };
+    assert_eq!(
+        codec.encode_body(&body(threshold)).unwrap().flags,
+        FLAG_DEFLATE
+    );
+    assert_eq!(codec.encode_body(&body(threshold - 1)).unwrap().flags, 0);
+}
+
+/// A compressed body is kept only when it is strictly smaller: equal length
+/// is stored uncompressed (no inflate cost on every open for nothing).
+#[test]
+fn compression_that_saves_nothing_is_not_kept() {
+    let codec = codec().with_compression(Compression::Above(0));
+    // Search deterministic bodies for one DEFLATE makes exactly as long, and
+    // one it makes one byte shorter.
+    let (mut equal, mut shorter) = (None, None);
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    'search: for repeat in 0..400 {
+        for random in 0..64 {
+            let mut text = "a".repeat(repeat);
+            for _ in 0..random {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(char::from(b'!' + (state % 90) as u8).max('#'));
+            }
+            let mut data = SessionData::new();
+            data.insert("k", &text).unwrap();
+            let json = data.to_json();
+            let packed = compress::deflate(json.as_bytes()).len();
+            if packed == json.len() && equal.is_none() {
+                equal = Some(data);
+            } else if packed + 1 == json.len() && shorter.is_none() {
+                shorter = Some(data);
+            }
+            if equal.is_some() && shorter.is_some() {
+                break 'search;
+            }
+        }
+    }
+    let equal = equal.expect("a body DEFLATE does not shrink");
+    let shorter = shorter.expect("a body DEFLATE shrinks by one byte");
+    assert_eq!(codec.encode_body(&equal).unwrap().flags, 0, "equal length");
+    assert_eq!(
+        codec.encode_body(&shorter).unwrap().flags,
+        FLAG_DEFLATE,
+        "one byte shorter"
+    );
+}
