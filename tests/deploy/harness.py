@@ -19,7 +19,7 @@ import time
 import urllib.parse
 
 HOST = "127.0.0.1"
-COOKIE_NAME = "session"
+COOKIE_NAME = "__Host-session"
 
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Three instances of the login demo behind nginx (round robin, default request
 # header buffers): session sharing, fail-over, a session near the size cap,
-# and a rolling key rotation. See DEPLOYING.md.
+# a rolling key rotation, and caching proxies in front (proxy_cache: micro-
+# cache, CDN-like, and a deliberately unprotected control; test-only server
+# blocks). See DEPLOYING.md.
 #
 #   tests/deploy/nginx.sh            from the repository root (or anywhere)
 #

@@ -1,5 +1,6 @@
 """Three instances of the login demo behind nginx: session sharing, fail-over,
-near-cap sessions through default header buffers, and rolling key rotation.
+near-cap sessions through default header buffers, rolling key rotation, and
+caching proxies (proxy_cache) in front of them.
 
 Run by tests/deploy/nginx.sh, which provides:
   DEPLOY_TMP   a private temp directory (nginx prefix, logs, PID files)
@@ -12,6 +13,7 @@ import collections
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import string
@@ -22,6 +24,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
+    COOKIE_NAME,
     Checks,
     Client,
     Proc,
@@ -30,6 +33,7 @@ from harness import (  # noqa: E402
     install_sigterm_handler,
     key_id,
     new_key,
+    parse_set_cookie,
     port_is_closed,
     wait_port,
 )
@@ -38,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_COOKIE_BYTES = 7168  # DEFAULT_MAX_COOKIE_BYTES in src/config.rs
 MAX_PAIR = 4096  # MAX_COOKIE_PAIR_LEN in src/chunk.rs
 USER = {"username": "user1", "password": "mypassword"}
+ADMIN = {"username": "admin", "password": "adminpassword"}
 NAMES = ("a", "b", "c")
 
 
@@ -48,10 +53,14 @@ class Cluster:
         self.nginx_bin = nginx_bin
         self.pid_dir = os.path.join(tmp, "pids")
         os.makedirs(self.pid_dir, exist_ok=True)
-        ports = free_ports(5)
+        ports = free_ports(8)
         self.ports = dict(zip(NAMES, ports[:3]))
         self.lb = ports[3]
         self.lb_default = ports[4]
+        # Caching proxies (phase 5): micro-cache, CDN-like, unprotected control.
+        self.lb_micro = ports[5]
+        self.lb_cdn = ports[6]
+        self.lb_unprotected = ports[7]
         self.instances = {}
         self.keys = {}
         self.nginx = None
@@ -104,6 +113,9 @@ class Cluster:
             "@PORT_C@": self.ports["c"],
             "@PORT_LB@": self.lb,
             "@PORT_LB_DEFAULT@": self.lb_default,
+            "@PORT_MICROCACHE@": self.lb_micro,
+            "@PORT_CDN@": self.lb_cdn,
+            "@PORT_UNPROTECTED@": self.lb_unprotected,
         }.items():
             conf = conf.replace(key, str(value))
         assert "@" not in "".join(l for l in conf.splitlines() if not l.lstrip().startswith("#"))
@@ -121,7 +133,8 @@ class Cluster:
         self.nginx = Proc("nginx", argv, base_env(), os.path.join(self.tmp, "nginx-stdout.log"), self.pid_dir)
         self.nginx.start()
         wait_port(self.lb, self.nginx.proc)
-        wait_port(self.lb_default, self.nginx.proc)
+        for port in (self.lb_default, self.lb_micro, self.lb_cdn, self.lb_unprotected):
+            wait_port(port, self.nginx.proc)
 
     def error_log_text(self):
         try:
@@ -182,6 +195,103 @@ def random_item(rng, length, tag):
     return head + "".join(rng.choice(alphabet) for _ in range(max(0, length - len(head))))
 
 
+# --------------------------------------------------------------------------
+# Phase 5: through a caching proxy.
+
+# One response as a client saw it through a caching proxy.
+Seen = collections.namedtuple("Seen", "who method path status outcome cache cache_control vary cookies")
+
+# What each requester must see on the session-dependent pages: its own.
+OWN = {
+    ("A'", "/me"): "admin/admin",
+    ("A", "/me"): "admin/admin",
+    ("A", "/admin"): "admin page of admin",
+    ("B", "/me"): "user1/user",
+    ("B", "/admin"): "403",
+    ("C", "/me"): "401",
+    ("C", "/admin"): "401",
+}
+
+
+def outcome(path, r):
+    """Whose page a response is: 'admin/admin' (/me), 'admin page of admin',
+    'login page', '401', '403', ..."""
+    if r.status != 200:
+        return str(r.status)
+    text = r.text()
+    if path == "/me":
+        try:
+            body = json.loads(r.body)
+        except ValueError:
+            return "200 ?"
+        return f"{body.get('user')}/{body.get('role')}"
+    if path == "/admin":
+        m = re.search(r"Hello, ([^<]*)\.", text)
+        return f"admin page of {m.group(1) if m else '?'}"
+    if path == "/":
+        if "<h1>Log in</h1>" in text:
+            return "login page"
+        m = re.search(r"Welcome, ([^<]*)</h1>", text)
+        return f"home page of {m.group(1) if m else '?'}"
+    return "200"
+
+
+def through_cache(port, older_jar):
+    """The same requests through one caching proxy, in this order:
+    D (anonymous) GET / until it is a cache HIT (the positive control);
+    A' (admin's older cookie, sealed under a key that is no longer primary)
+    GET /me, which re-seals it: a GET answered with a Set-Cookie;
+    A logs in as admin, GET /me and /admin three times;
+    B logs in as user1, GET /me twice; C (anonymous) GET /me and /admin twice;
+    B GET /me and /admin. All within a few hundred ms, well inside the 10s
+    proxy_cache_valid. Returns the Seen of every response."""
+    log = []
+    clients = {"A'": Client(port)}
+    clients["A'"].jar = dict(older_jar)
+
+    def go(who, method, path, form=None):
+        client = clients.setdefault(who, Client(port))
+        r = client.request(method, path, form=form)
+        cookies = [
+            v for n, v, _ in map(parse_set_cookie, r.set_cookies)
+            if n == COOKIE_NAME or n.startswith(COOKIE_NAME + ".")
+        ]
+        seen = Seen(who, method, path, r.status, outcome(path, r), r.header("X-Cache-Status") or "-",
+                    r.header("Cache-Control"), r.header("Vary"), cookies)
+        log.append(seen)
+        return seen
+
+    for _ in range(4):  # the first stores it; bounded in case the store is not visible at once
+        if go("D", "GET", "/").cache == "HIT":
+            break
+    go("A'", "GET", "/me")
+    go("A", "POST", "/login", ADMIN)
+    for _ in range(3):
+        go("A", "GET", "/me")
+        go("A", "GET", "/admin")
+    go("B", "POST", "/login", USER)
+    for _ in range(2):
+        go("B", "GET", "/me")
+    for _ in range(2):
+        go("C", "GET", "/me")
+        go("C", "GET", "/admin")
+    go("B", "GET", "/me")
+    go("B", "GET", "/admin")
+    return log
+
+
+def cached_summary(entries):
+    """'/me admin/admin MISS x3, /admin 403 MISS x1' style counts of (path, outcome, X-Cache-Status)."""
+    counts = collections.Counter(f"{e.path} {e.outcome} {e.cache}" for e in entries)
+    return ", ".join(f"{k} x{v}" for k, v in counts.items()) or "none"
+
+
+def header_summary(entries):
+    """The Cache-Control and Vary seen on these responses, with counts."""
+    counts = collections.Counter(f"Cache-Control: {e.cache_control or '-'}, Vary: {e.vary or '-'}" for e in entries)
+    return "; ".join(f"{k} (x{v})" for k, v in counts.items()) or "none"
+
+
 def main():
     install_sigterm_handler()
     tmp = os.environ["DEPLOY_TMP"]
@@ -190,7 +300,9 @@ def main():
     seed = int(os.environ.get("DEPLOY_SEED") or random.randrange(1 << 30))
     checks.info(
         f"instances a={cluster.ports['a']} b={cluster.ports['b']} c={cluster.ports['c']}, "
-        f"nginx {cluster.lb} (and {cluster.lb_default} with default proxy buffers), seed {seed}"
+        f"nginx {cluster.lb} (and {cluster.lb_default} with default proxy buffers; caching: "
+        f"micro-cache {cluster.lb_micro}, CDN-like {cluster.lb_cdn}, unprotected control {cluster.lb_unprotected}), "
+        f"seed {seed}"
     )
     try:
         run(checks, cluster, random.Random(seed))
@@ -228,10 +340,10 @@ def run(checks, cluster, rng):
     # 1. Session shared by three instances behind round robin.
     phase("1. three instances, one key ring, round robin")
     r = c.post("/login", USER)
-    attrs = c.attrs.get("session", {})
+    attrs = c.attrs.get(COOKIE_NAME, {})
     checks.check(
         "1.1 log in through nginx: 303 to / with a session cookie",
-        r.status == 303 and r.header("Location") == "/" and "session" in c.jar,
+        r.status == 303 and r.header("Location") == "/" and COOKIE_NAME in c.jar,
         f"status {r.status} from {r.instance}, Set-Cookie attributes {sorted(attrs)}",
     )
     checks.check(
@@ -432,8 +544,8 @@ def run(checks, cluster, rng):
     pair_sizes = {n: len(n) + 1 + len(v) for n, v in cookies.items()}
     header_len = len("Cookie: " + c.cookie_header())
     checks.check(
-        "3.1 the session is two cookies, session and session.1, within 128 bytes of the 7168-byte cap (not over)",
-        sorted(cookies) == ["session", "session.1"]
+        f"3.1 the session is two cookies, {COOKIE_NAME} and {COOKIE_NAME}.1, within 128 bytes of the 7168-byte cap (not over)",
+        sorted(cookies) == [COOKIE_NAME, COOKIE_NAME + ".1"]
         and all(s <= MAX_PAIR for s in pair_sizes.values())
         and MAX_COOKIE_BYTES - 128 < total <= MAX_COOKIE_BYTES,
         f"{total} bytes of name=value ({pair_sizes}), {len(expected)} items, Cookie header line {header_len} bytes",
@@ -595,6 +707,105 @@ def run(checks, cluster, rng):
         "4.e ...and that cookie is anonymous on a and b: 401 on /me (directly and through nginx)",
         ra.status == 401 and rb.status == 401 and via.get("a") == [401] and via.get("b") == [401] and via.get("c") == [200],
         f"direct a {ra.status}, b {rb.status}; through nginx {dict(via)}",
+    )
+
+    # ------------------------------------------------------------------
+    # 5. Caching proxies (proxy_cache on): two users never see each other's
+    #    page or cookie. Test-only server blocks, see nginx.conf.template.
+    phase("5. caching proxies: micro-cache, CDN-like (Set-Cookie ignored), unprotected control")
+    # An admin cookie sealed under K1 by a (still [K1]), then every instance
+    # on [K2,K1]: reading that cookie re-seals it under K2, so its GET /me is
+    # answered with a Set-Cookie -- what a CDN-like cache could replay.
+    older = Client(cluster.lb)
+    r = older.post("/login", ADMIN, port=cluster.ports["a"])
+    older_kid = older.session_key_id()
+    for name in NAMES:
+        cluster.restart_instance(name, [k2, k1])
+    checks.info(
+        f"admin logged in on a=[K1] ({r.status}, cookie under {'K1' if older_kid == kid1 else older_kid}); "
+        "a, b and c restarted with [K2,K1]"
+    )
+
+    n = 0
+    for label, port in (("micro-cache", cluster.lb_micro), ("CDN-like (proxy_ignore_headers Set-Cookie)", cluster.lb_cdn)):
+        log = through_cache(port, older.jar)
+        pages = [e for e in log if e.method == "GET" and e.path in ("/me", "/admin")]
+        wrong = [e for e in pages if e.outcome != OWN[(e.who, e.path)]]
+        hits = [e for e in pages if e.cache == "HIT"]
+        me = [e for e in log if e.method == "GET" and e.path == "/me"]
+
+        anon = [e for e in log if e.who == "D"]
+        n += 1
+        checks.check(
+            f"5.{n} {label}: the cache is on: an anonymous GET / (login page, Vary: Cookie, not private) is stored and served as a HIT",
+            anon and any(e.cache == "HIT" for e in anon) and all(e.outcome == "login page" and not e.cookies for e in anon),
+            "X-Cache-Status " + ", ".join(e.cache for e in anon) + "; " + header_summary(anon[:1]),
+        )
+
+        admin = [e for e in pages if e.who in ("A", "A'")]
+        reseal = [e for e in log if e.who == "A'"]
+        n += 1
+        checks.check(
+            f"5.{n} {label}: admin's /me and /admin: admin's own page every time, Cache-Control: private + Vary: Cookie, "
+            "never a HIT; the GET /me that re-seals an older cookie (Set-Cookie) is private too",
+            admin and all(
+                e.outcome == OWN[(e.who, e.path)] and e.cache != "HIT"
+                and "private" in (e.cache_control or "") and "cookie" in (e.vary or "").lower()
+                for e in admin
+            ) and reseal and reseal[0].cookies and "private" in (reseal[0].cache_control or ""),
+            f"{cached_summary(admin)}; re-seal GET /me: "
+            + (f"{len(reseal[0].cookies)} Set-Cookie, {reseal[0].cache}" if reseal else "missing")
+            + f"; /me headers: {header_summary([e for e in admin if e.path == '/me'])}",
+        )
+
+        others = [e for e in pages if e.who in ("B", "C")]
+        n += 1
+        checks.check(
+            f"5.{n} {label}: after admin, user1's /me is user1's own (never admin's) and /admin 403; "
+            "anonymous /me and /admin are 401 -- no session-dependent page is a HIT for anyone",
+            others and not wrong and not hits,
+            f"user1: {cached_summary([e for e in others if e.who == 'B'])}; "
+            f"anonymous: {cached_summary([e for e in others if e.who == 'C'])}; "
+            f"/me headers (all users): {header_summary(me)}"
+            + (f"; WRONG: {[(e.who, e.path, e.outcome, e.cache) for e in wrong][:4]}" if wrong else ""),
+        )
+
+        admin_cookies = {v for e in log if e.who in ("A", "A'") for v in e.cookies}
+        b_cookies = [v for e in log if e.who == "B" for v in e.cookies]
+        c_cookies = [v for e in log if e.who in ("C", "D") for v in e.cookies]
+        b_login = [e for e in log if e.who == "B" and e.method == "POST"]
+        n += 1
+        checks.check(
+            f"5.{n} {label}: cookies: the anonymous clients never received a Set-Cookie; user1 only its own from its login (none of admin's)",
+            not c_cookies and b_login and b_login[0].cookies and len(b_cookies) == len(b_login[0].cookies)
+            and not admin_cookies.intersection(b_cookies),
+            f"anonymous: {len(c_cookies)} Set-Cookie; user1: {len(b_cookies)} Set-Cookie "
+            f"({len(b_login[0].cookies) if b_login else 0} at login), {len(admin_cookies.intersection(b_cookies))} of admin's; "
+            f"admin was sent {len(admin_cookies)} distinct cookie values",
+        )
+
+    # The control: the same requests through a cache that ignores what the
+    # session layer adds. Here they must leak, or the checks above prove nothing.
+    log = through_cache(cluster.lb_unprotected, older.jar)
+    label = "control, unprotected (proxy_ignore_headers Cache-Control Vary Set-Cookie)"
+    c_me = [e for e in log if e.who == "C" and e.method == "GET" and e.path == "/me"]
+    b_me = [e for e in log if e.who == "B" and e.method == "GET" and e.path == "/me"]
+    n += 1
+    checks.check(
+        f"5.{n} {label}: the same requests leak: the anonymous client's /me is a cache HIT with admin's page",
+        c_me and all(e.outcome == "admin/admin" and e.cache == "HIT" for e in c_me),
+        f"anonymous: {cached_summary(c_me)}; user1: {cached_summary(b_me)}",
+    )
+    admin_cookies = {v for e in log if e.who in ("A", "A'") for v in e.cookies}
+    b_got = [v for e in log if e.who == "B" and e.method == "GET" for v in e.cookies]
+    c_got = [v for e in log if e.who == "C" for v in e.cookies]
+    b_admin = [e for e in log if e.who == "B" and e.method == "GET" and e.path == "/admin"]
+    n += 1
+    checks.check(
+        f"5.{n} {label}: ...and admin's cookie, re-sealed by a GET and stored with it, reaches user1 and the anonymous client",
+        c_got and b_got and admin_cookies.issuperset(c_got) and admin_cookies.issuperset(b_got),
+        f"user1 was sent {len(b_got)} and the anonymous client {len(c_got)} of admin's cookie values on GETs; "
+        f"user1's /admin afterwards: {cached_summary(b_admin)}",
     )
 
 
