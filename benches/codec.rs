@@ -151,7 +151,7 @@ fn bench_body(c: &mut Criterion, body: &Body) {
 fn codecs() -> [(&'static str, SessionCodec); 2] {
     let keyring = Keyring::single(Key::generate());
     compressions().map(|(label, compression)| {
-        let codec = SessionCodec::new(keyring.clone(), COOKIE_NAME).with_compression(compression);
+        let codec = SessionCodec::new(keyring.clone(), COOKIE_NAME).compression(compression);
         (label, codec)
     })
 }

@@ -30,17 +30,22 @@ pub(crate) struct Exposure {
     pub(crate) varies_on_cookie: bool,
 }
 
-/// Adds the `Cache-Control` and `Vary` that `exposure` calls for.
-pub(crate) fn protect(headers: &mut HeaderMap, exposure: Exposure) {
-    if exposure.private {
-        make_private(headers);
-    }
+/// Adds the `Cache-Control` and `Vary` that `exposure` calls for. Returns
+/// the handler's directives that were removed (`public`, `s-maxage`), for
+/// the caller to log.
+pub(crate) fn protect(headers: &mut HeaderMap, exposure: Exposure) -> Option<String> {
+    let removed = if exposure.private {
+        make_private(headers)
+    } else {
+        None
+    };
     if exposure.varies_on_cookie {
         vary_on_cookie(headers);
     }
+    removed
 }
 
-fn make_private(headers: &mut HeaderMap) {
+fn make_private(headers: &mut HeaderMap) -> Option<String> {
     let joined = joined(headers, &CACHE_CONTROL);
     let directives = split_directives(&joined);
     let is = |d: &str, name: &str| directive_name(d).eq_ignore_ascii_case(name);
@@ -49,19 +54,12 @@ fn make_private(headers: &mut HeaderMap) {
         .iter()
         .any(|d| is(d, "no-store") || d.eq_ignore_ascii_case("private"));
     if already {
-        return;
+        return None;
     }
     let (shared, kept): (Vec<&str>, Vec<&str>) = directives
         .into_iter()
         .partition(|d| is(d, "public") || is(d, "s-maxage") || is(d, "private"));
     let overridden: Vec<&str> = shared.into_iter().filter(|d| !is(d, "private")).collect();
-    if !overridden.is_empty() {
-        tracing::warn!(
-            removed = %overridden.join(", "),
-            "Cache-Control of a response that carries or reveals a session is made private; \
-             a shared cache would serve it to other users"
-        );
-    }
     let mut value = String::from("private");
     for directive in kept {
         value.push_str(", ");
@@ -71,6 +69,7 @@ fn make_private(headers: &mut HeaderMap) {
     if let Ok(value) = HeaderValue::try_from(value) {
         headers.insert(CACHE_CONTROL, value);
     }
+    (!overridden.is_empty()).then(|| overridden.join(", "))
 }
 
 fn vary_on_cookie(headers: &mut HeaderMap) {
@@ -154,6 +153,8 @@ mod tests {
         vary: &'static [&'static str],
         expect_cache_control: Option<&'static str>,
         expect_vary: Option<&'static str>,
+        /// The handler's directives removed (and logged by the caller).
+        expect_removed: Option<&'static str>,
     }
 
     #[test]
@@ -166,6 +167,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("private"),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "no-store kept as is",
@@ -174,6 +176,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("no-store, max-age=0"),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "private kept as is (any case)",
@@ -182,6 +185,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("max-age=60, PRIVATE"),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "public and s-maxage removed, others kept",
@@ -190,6 +194,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
+                expect_removed: Some("public, s-maxage=600"),
             },
             Row {
                 name: "private with field names is not private enough",
@@ -198,6 +203,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "several Cache-Control lines read as one list",
@@ -206,6 +212,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
+                expect_removed: Some("public"),
             },
             Row {
                 name: "no-cache with a quoted list is one directive",
@@ -214,6 +221,25 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("private, no-cache=\"Set-Cookie, Foo\""),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
+            },
+            Row {
+                name: "an escaped quote does not end the quoted string",
+                exposure: PRIVATE,
+                cache_control: &[r#"no-cache="a\", public, b", max-age=5"#],
+                vary: &[],
+                expect_cache_control: Some(r#"private, no-cache="a\", public, b", max-age=5"#),
+                expect_vary: Some("Cookie"),
+                expect_removed: None,
+            },
+            Row {
+                name: "a backslash outside quotes escapes nothing",
+                exposure: PRIVATE,
+                cache_control: &[r"x\, public"],
+                vary: &[],
+                expect_cache_control: Some(r"private, x\"),
+                expect_vary: Some("Cookie"),
+                expect_removed: Some("public"),
             },
             Row {
                 name: "Vary merged without duplicates",
@@ -222,6 +248,7 @@ mod tests {
                 vary: &["Accept-Encoding", "Origin"],
                 expect_cache_control: Some("private"),
                 expect_vary: Some("Accept-Encoding, Origin, Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "Vary already names cookie",
@@ -230,6 +257,7 @@ mod tests {
                 vary: &["accept-encoding, cookie"],
                 expect_cache_control: Some("private"),
                 expect_vary: Some("accept-encoding, cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "Vary * respected",
@@ -238,6 +266,7 @@ mod tests {
                 vary: &["*"],
                 expect_cache_control: Some("private"),
                 expect_vary: Some("*"),
+                expect_removed: None,
             },
             Row {
                 name: "anonymous read: Vary only, the handler's caching kept",
@@ -246,6 +275,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: Some("public, max-age=60"),
                 expect_vary: Some("Cookie"),
+                expect_removed: None,
             },
             Row {
                 name: "untouched session: nothing added",
@@ -254,6 +284,7 @@ mod tests {
                 vary: &[],
                 expect_cache_control: None,
                 expect_vary: None,
+                expect_removed: None,
             },
         ];
         for row in rows {
@@ -264,7 +295,13 @@ mod tests {
             for v in row.vary {
                 headers.append(VARY, HeaderValue::from_static(v));
             }
-            protect(&mut headers, row.exposure);
+            let removed = protect(&mut headers, row.exposure);
+            assert_eq!(
+                removed.as_deref(),
+                row.expect_removed,
+                "{}: removed",
+                row.name
+            );
             let all = |name| {
                 let values: Vec<&str> = headers
                     .get_all(name)

@@ -321,6 +321,18 @@ mod tests {
                 1,
             ),
             (
+                "a stale chunk at the count is ignored",
+                "session=2.ab; session.1=cd; session.2=x",
+                Some(Ok(Cow::Owned("abcd".into()))),
+                2,
+            ),
+            (
+                "a duplicate stale chunk at the count is ignored",
+                "session=2.ab; session.1=cd; session.2=x; session.2=y",
+                Some(Ok(Cow::Owned("abcd".into()))),
+                2,
+            ),
+            (
                 "a duplicate stale chunk beyond the count is ignored",
                 "session=2.ab; session.1=cd; session.3=x; session.3=y",
                 Some(Ok(Cow::Owned("abcd".into()))),

@@ -1,68 +1,23 @@
-//! Everything the session layer is configured with: keys, cookie attributes,
-//! lifetimes and limits. Defaults are the secure choice; settings that weaken
+//! Lifetimes, limits and the assembly of a [`SessionConfig`]. Defaults are
+//! the secure choice ([`defaults`](crate::defaults)); settings that weaken
 //! protection say so in their name, and inconsistent settings are refused
-//! when the configuration is built, not discovered per request.
+//! when the configuration is built, not discovered per request. The cookie's
+//! name and attributes are validated by [`crate::cookie`].
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chunk::MAX_COOKIE_PAIR_LEN;
+use crate::chunk::{self, MAX_COOKIE_PAIR_LEN};
 use crate::clock::{Clock, SystemClock};
+use crate::cookie::{CookieSettings, SameSite, SessionCookie};
+use crate::defaults;
 use crate::error::ConfigError;
-use crate::format::{Compression, DEFAULT_BODY_LIMIT, DEFAULT_CLOCK_LEEWAY, SessionCodec};
-use crate::key_source::KeySource;
-use crate::keyring::Keyring;
+use crate::format::{Compression, SessionCodec};
+use crate::keys::{KeySource, Keyring};
 
-/// Default cookie name. The `__Host-` prefix makes browsers refuse the name
-/// from anything but a `Secure`, host-only, `Path=/` cookie set by this very
-/// host, so a sibling subdomain cannot toss a cookie that shadows it.
-/// Browsers accept it on `https://` and on `http://localhost`.
-///
-/// When the settings do not allow `__Host-`, the default name is the most
-/// protected one they allow: `__Secure-session` with a `Path` other than
-/// `/` or a `Domain`, plain `session` with
-/// [`insecure_allow_http`](SessionConfigBuilder::insecure_allow_http).
-pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
-/// Default idle timeout: a session not sealed again within 24 hours expires.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
-/// Default absolute lifetime: 7 days after creation, however often renewed.
-pub const DEFAULT_ABSOLUTE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// Default renewal point: re-seal a session that was read once less than half its idle window remains.
-pub const DEFAULT_RENEW_FRACTION: f64 = 0.5;
-/// Default largest number of cookies one session may be split into.
-pub const DEFAULT_MAX_CHUNKS: usize = 2;
-/// Default largest total of `name=value` bytes over all of a session's cookies:
-/// 7 KiB, so that the whole `Cookie` header, with 1 KiB left for the
-/// application's other cookies, stays under the 8 KiB header line that nginx
-/// (`large_client_header_buffers 4 8k`) and many other proxies accept by default.
-///
-/// Responses are the other direction: nginx holds an upstream's response
-/// headers in `proxy_buffer_size` (4 KiB by default), so a proxy in front of
-/// an application whose sessions grow past ~3.9 KB needs that raised
-/// (DEPLOYING.md).
-pub const DEFAULT_MAX_COOKIE_BYTES: usize = 7 * 1024;
-
-/// The `SameSite` attribute of the session cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// Sent only on same-site requests.
-    Strict,
-    /// Sent on same-site requests and top-level cross-site navigations with safe methods (default).
-    Lax,
-    /// Sent on every request; requires `Secure`.
-    None,
-}
-
-impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            SameSite::Strict => "Strict",
-            SameSite::Lax => "Lax",
-            SameSite::None => "None",
-        }
-    }
-}
+/// Most cookies one session may be split into.
+const MAX_CHUNKS: usize = 64;
 
 /// A complete, validated configuration of the session layer.
 ///
@@ -70,20 +25,30 @@ impl SameSite {
 /// It is shared by every request (behind an `Arc`) and never changes.
 #[derive(Clone)]
 pub struct SessionConfig {
+    /// Seals and opens; the one home of the idle timeout, absolute lifetime,
+    /// clock leeway, body limit and compression.
     pub(crate) codec: SessionCodec,
-    pub(crate) cookie_name: String,
-    /// `; Path=/; HttpOnly; Secure; SameSite=Lax…`: every attribute but Max-Age, rendered once.
-    pub(crate) attributes: String,
-    pub(crate) idle_timeout: u64,
-    pub(crate) absolute_lifetime: Option<u64>,
+    pub(crate) cookie: SessionCookie,
     pub(crate) renew_fraction: f64,
     pub(crate) ephemeral: bool,
-    pub(crate) max_chunks: usize,
     pub(crate) max_cookie_bytes: usize,
+    /// Derived from `max_cookie_bytes` and the name: how many chunks a
+    /// session within the byte cap can need, so readers refuse more.
+    pub(crate) max_chunks: usize,
     pub(crate) clock: Arc<dyn Clock>,
     /// Whether responses get `Cache-Control: private` and `Vary: Cookie`
     /// (off only through [`SessionConfigBuilder::insecure_skip_cache_headers`]).
     pub(crate) cache_headers: bool,
+}
+
+/// How a sealed value would travel: its chunk count and total `name=value`
+/// bytes, and whether both are within the configured caps. The one rule
+/// behind both the layer's refusal and [`Session::fits`](crate::Session::fits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CookieSize {
+    pub(crate) chunks: usize,
+    pub(crate) bytes: usize,
+    pub(crate) fits: bool,
 }
 
 impl SessionConfig {
@@ -91,22 +56,16 @@ impl SessionConfig {
     pub fn builder(keyring: Keyring) -> SessionConfigBuilder {
         SessionConfigBuilder {
             keyring,
-            cookie_name: None,
+            cookie: CookieSettings::default(),
             context: None,
-            path: "/".to_owned(),
-            domain: None,
-            same_site: SameSite::Lax,
-            secure: true,
-            partitioned: false,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            absolute_lifetime: Some(DEFAULT_ABSOLUTE_LIFETIME),
-            renew_fraction: DEFAULT_RENEW_FRACTION,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            absolute_lifetime: Some(defaults::ABSOLUTE_LIFETIME),
+            renew_fraction: defaults::RENEW_WHEN_REMAINING,
             ephemeral: false,
-            clock_leeway: DEFAULT_CLOCK_LEEWAY,
-            body_limit: DEFAULT_BODY_LIMIT,
+            clock_leeway: defaults::CLOCK_LEEWAY,
+            body_limit: defaults::BODY_LIMIT,
             compression: Compression::default(),
-            max_chunks: DEFAULT_MAX_CHUNKS,
-            max_cookie_bytes: DEFAULT_MAX_COOKIE_BYTES,
+            max_cookie_bytes: defaults::MAX_COOKIE_BYTES,
             clock: Arc::new(SystemClock),
             cache_headers: true,
         }
@@ -130,19 +89,19 @@ impl SessionConfig {
     /// The cookie's name (the first chunk's name when chunked).
     #[must_use]
     pub fn cookie_name(&self) -> &str {
-        &self.cookie_name
+        self.cookie.name()
     }
 
     /// The idle timeout.
     #[must_use]
     pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.idle_timeout)
+        Duration::from_secs(self.codec.idle_timeout())
     }
 
     /// The absolute lifetime, if any.
     #[must_use]
     pub fn absolute_lifetime(&self) -> Option<Duration> {
-        self.absolute_lifetime.map(Duration::from_secs)
+        self.codec.lifetime().map(Duration::from_secs)
     }
 
     /// The largest total of `name=value` bytes a session's cookies may take.
@@ -151,25 +110,36 @@ impl SessionConfig {
         self.max_cookie_bytes
     }
 
-    /// The largest number of cookies a session may be split into.
+    /// The largest number of cookies a session may be split into: as many
+    /// as a session within [`max_cookie_bytes`](Self::max_cookie_bytes) can
+    /// need under this cookie name. Readers refuse more before any lookup.
     #[must_use]
     pub fn max_chunks(&self) -> usize {
         self.max_chunks
+    }
+
+    /// How a sealed value of `value_len` bytes would travel, against the caps.
+    pub(crate) fn cookie_size(&self, value_len: usize) -> CookieSize {
+        let name_len = self.cookie.name().len();
+        let chunks = chunk::chunk_count(name_len, value_len);
+        let bytes = chunk::total_pair_bytes(name_len, value_len);
+        CookieSize {
+            chunks,
+            bytes,
+            fits: chunks <= self.max_chunks && bytes <= self.max_cookie_bytes,
+        }
     }
 }
 
 impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
-            .field("keyring", self.codec.keyring())
-            .field("cookie_name", &self.cookie_name)
-            .field("attributes", &self.attributes)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("absolute_lifetime", &self.absolute_lifetime)
+            .field("codec", &self.codec)
+            .field("cookie", &self.cookie)
             .field("renew_fraction", &self.renew_fraction)
             .field("ephemeral", &self.ephemeral)
-            .field("max_chunks", &self.max_chunks)
             .field("max_cookie_bytes", &self.max_cookie_bytes)
+            .field("max_chunks", &self.max_chunks)
             .field("cache_headers", &self.cache_headers)
             .finish_non_exhaustive()
     }
@@ -180,14 +150,8 @@ impl fmt::Debug for SessionConfig {
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct SessionConfigBuilder {
     keyring: Keyring,
-    /// `None`: the most protected default the other settings allow.
-    cookie_name: Option<String>,
+    cookie: CookieSettings,
     context: Option<String>,
-    path: String,
-    domain: Option<String>,
-    same_site: SameSite,
-    secure: bool,
-    partitioned: bool,
     idle_timeout: Duration,
     absolute_lifetime: Option<Duration>,
     renew_fraction: f64,
@@ -195,14 +159,13 @@ pub struct SessionConfigBuilder {
     clock_leeway: Duration,
     body_limit: usize,
     compression: Compression,
-    max_chunks: usize,
     max_cookie_bytes: usize,
     clock: Arc<dyn Clock>,
     cache_headers: bool,
 }
 
 impl SessionConfigBuilder {
-    /// The cookie name (default [`DEFAULT_COOKIE_NAME`], `__Host-session`).
+    /// The cookie name (default [`defaults::COOKIE_NAME`], `__Host-session`).
     /// A `__Host-` name requires `Secure`, `Path=/` and no `Domain`; a
     /// `__Secure-` name requires `Secure`. Prefixes are recognised in any
     /// letter case, as browsers do (RFC 6265bis).
@@ -213,7 +176,7 @@ impl SessionConfigBuilder {
     /// sees two values and uses neither, but the user is logged out until the
     /// tossed cookie expires.
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = Some(name.into());
+        self.cookie.name = Some(name.into());
         self
     }
 
@@ -227,25 +190,25 @@ impl SessionConfigBuilder {
 
     /// The cookie's `Path` (default `/`).
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
+        self.cookie.path = path.into();
         self
     }
 
     /// The cookie's `Domain` (default: none, a host-only cookie).
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
+        self.cookie.domain = Some(domain.into());
         self
     }
 
     /// The cookie's `SameSite` (default `Lax`).
     pub fn same_site(mut self, same_site: SameSite) -> Self {
-        self.same_site = same_site;
+        self.cookie.same_site = same_site;
         self
     }
 
     /// Sets `Partitioned` (CHIPS) for cookies used inside third-party iframes.
     pub fn partitioned(mut self, partitioned: bool) -> Self {
-        self.partitioned = partitioned;
+        self.cookie.partitioned = partitioned;
         self
     }
 
@@ -259,12 +222,14 @@ impl SessionConfigBuilder {
     /// Only for development on a non-localhost address (browsers already accept
     /// `Secure` cookies from `http://localhost`).
     pub fn insecure_allow_http(mut self) -> Self {
-        self.secure = false;
+        self.cookie.secure = false;
         self
     }
 
     /// How long a session lives without being sealed again (default 24 h).
-    /// Each seal sets `expires_at = now + idle_timeout`.
+    /// Each seal sets `expires_at = now + idle_timeout`, and a cookie whose
+    /// sealed `expires_at` is further ahead than `now + idle_timeout +
+    /// leeway` is refused: lowering it shortens the sessions already issued.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
@@ -311,13 +276,9 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// Largest number of cookies a session is split into (default 2).
-    pub fn max_chunks(mut self, chunks: usize) -> Self {
-        self.max_chunks = chunks;
-        self
-    }
-
-    /// Largest total of `name=value` bytes over the session's cookies (default 7 KiB).
+    /// Largest total of `name=value` bytes over the session's cookies
+    /// (default 7 KiB, two cookies). It also sets how many cookies a session
+    /// may be split into ([`SessionConfig::max_chunks`]).
     pub fn max_cookie_bytes(mut self, bytes: usize) -> Self {
         self.max_cookie_bytes = bytes;
         self
@@ -358,69 +319,8 @@ impl SessionConfigBuilder {
                 problem: problem.to_owned(),
             })
         };
-        let name = &self.cookie_name.clone().unwrap_or_else(|| {
-            if !self.secure {
-                "session".to_owned()
-            } else if self.path != "/" || self.domain.is_some() {
-                "__Secure-session".to_owned()
-            } else {
-                DEFAULT_COOKIE_NAME.to_owned()
-            }
-        });
-        if name.is_empty() || !name.bytes().all(is_token_byte) {
-            return invalid(
-                "cookie name",
-                "must be a non-empty HTTP token (letters, digits and !#$%&'*+-.^_`|~)",
-            );
-        }
-        if name.len() > 256 {
-            return invalid("cookie name", "must be at most 256 bytes");
-        }
-        if !self.path.starts_with('/') || !self.path.bytes().all(is_attribute_byte) {
-            return invalid(
-                "Path",
-                "must start with '/' and contain no ';', spaces or control characters",
-            );
-        }
-        if let Some(domain) = &self.domain
-            && (domain.is_empty() || !domain.bytes().all(is_attribute_byte))
-        {
-            return invalid(
-                "Domain",
-                "must be a non-empty host name without ';', spaces or control characters",
-            );
-        }
-        if has_prefix(name, "__Host-") {
-            if !self.secure {
-                return invalid(
-                    "cookie name",
-                    "a __Host- cookie requires Secure; remove insecure_allow_http()",
-                );
-            }
-            if self.path != "/" {
-                return invalid("cookie name", "a __Host- cookie requires Path=/");
-            }
-            if self.domain.is_some() {
-                return invalid("cookie name", "a __Host- cookie must not set Domain");
-            }
-        }
-        if has_prefix(name, "__Secure-") && !self.secure {
-            return invalid(
-                "cookie name",
-                "a __Secure- cookie requires Secure; remove insecure_allow_http()",
-            );
-        }
-        if self.same_site == SameSite::None && !self.secure {
-            return invalid(
-                "SameSite",
-                "SameSite=None requires Secure (browsers drop the cookie otherwise)",
-            );
-        }
-        if self.partitioned && !self.secure {
-            return invalid("Partitioned", "a Partitioned cookie requires Secure");
-        }
-        let idle = self.idle_timeout.as_secs();
-        if idle == 0 {
+        let cookie = SessionCookie::new(&self.cookie)?;
+        if self.idle_timeout.as_secs() == 0 {
             return invalid("idle timeout", "must be at least one second");
         }
         if self.absolute_lifetime.is_some_and(|l| l.as_secs() == 0) {
@@ -429,78 +329,43 @@ impl SessionConfigBuilder {
         if !(0.0..=1.0).contains(&self.renew_fraction) {
             return invalid("renewal fraction", "must be between 0.0 and 1.0");
         }
-        if !(1..=64).contains(&self.max_chunks) {
-            return invalid("max chunks", "must be between 1 and 64");
-        }
-        let chunk_room = self.max_chunks * MAX_COOKIE_PAIR_LEN;
-        if self.max_cookie_bytes < 256 || self.max_cookie_bytes > chunk_room {
+        let max_chunks = chunk::chunk_count(cookie.name().len(), self.max_cookie_bytes);
+        if self.max_cookie_bytes < 256 || max_chunks > MAX_CHUNKS {
             return invalid(
                 "max cookie bytes",
-                &format!("must be between 256 and max_chunks × 4096 = {chunk_room}"),
+                &format!(
+                    "must be between 256 and {} (64 cookies)",
+                    MAX_CHUNKS * (MAX_COOKIE_PAIR_LEN - cookie.name().len() - 4)
+                ),
             );
         }
         if self.body_limit == 0 {
             return invalid("body limit", "must be at least one byte");
         }
-
-        let mut attributes = String::new();
-        let _ = write!(attributes, "; Path={}", self.path);
-        if let Some(domain) = &self.domain {
-            let _ = write!(attributes, "; Domain={domain}");
-        }
-        attributes.push_str("; HttpOnly");
-        if self.secure {
-            attributes.push_str("; Secure");
-        }
-        let _ = write!(attributes, "; SameSite={}", self.same_site.as_str());
-        if self.partitioned {
-            attributes.push_str("; Partitioned");
-        }
-
-        let context = self.context.unwrap_or_else(|| name.clone());
+        let context = self.context.unwrap_or_else(|| cookie.name().to_owned());
         let codec = SessionCodec::new(self.keyring, context)
-            .with_body_limit(self.body_limit)
-            .with_clock_leeway(self.clock_leeway)
-            .with_absolute_lifetime(self.absolute_lifetime)
-            .with_max_idle(Some(self.idle_timeout))
-            .with_compression(self.compression);
+            .body_limit(self.body_limit)
+            .clock_leeway(self.clock_leeway)
+            .absolute_lifetime(self.absolute_lifetime)
+            .max_idle(Some(self.idle_timeout))
+            .compression(self.compression);
         Ok(SessionConfig {
             codec,
-            cookie_name: name.clone(),
-            attributes,
-            idle_timeout: idle,
-            absolute_lifetime: self.absolute_lifetime.map(|l| l.as_secs()),
+            cookie,
             renew_fraction: self.renew_fraction,
             ephemeral: self.ephemeral,
-            max_chunks: self.max_chunks,
             max_cookie_bytes: self.max_cookie_bytes,
+            max_chunks,
             clock: self.clock,
             cache_headers: self.cache_headers,
         })
     }
 }
 
-/// Whether `name` starts with `prefix`, ignoring ASCII case: browsers
-/// enforce `__Host-` and `__Secure-` in any case (RFC 6265bis §4.1.3).
-fn has_prefix(name: &str, prefix: &str) -> bool {
-    name.get(..prefix.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
-}
-
-/// RFC 9110 `tchar`.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// A byte allowed in a Path or Domain attribute value.
-fn is_attribute_byte(b: u8) -> bool {
-    b.is_ascii_graphic() && b != b';'
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::Key;
+    use crate::keys::Key;
 
     fn builder() -> SessionConfigBuilder {
         SessionConfig::builder(Keyring::single(Key::from_bytes(&[9; 32]).unwrap()))
@@ -510,7 +375,7 @@ mod tests {
     fn defaults_are_secure() {
         let config = builder().build().unwrap();
         assert_eq!(
-            config.attributes,
+            config.cookie.attributes(),
             "; Path=/; HttpOnly; Secure; SameSite=Lax"
         );
         assert_eq!(config.cookie_name(), "__Host-session");
@@ -533,7 +398,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            config.attributes,
+            config.cookie.attributes(),
             "; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=None; Partitioned"
         );
     }
@@ -606,11 +471,15 @@ mod tests {
                 |b| b.renew_when_remaining(1.5),
                 "renewal fraction",
             ),
-            ("no chunks", |b| b.max_chunks(0), "max chunks"),
             (
-                "cookie bytes over chunk room",
-                |b| b.max_cookie_bytes(9000),
-                "max cookie bytes: must be between 256 and max_chunks × 4096 = 8192",
+                "cookie bytes under 256",
+                |b| b.max_cookie_bytes(255),
+                "max cookie bytes: must be between 256 and",
+            ),
+            (
+                "cookie bytes over 64 cookies",
+                |b| b.max_cookie_bytes(64 * 4096),
+                "max cookie bytes: must be between 256 and",
             ),
         ];
         for (name, setup, expected) in cases {
@@ -645,6 +514,26 @@ mod tests {
             let err = builder().cookie_name(name).insecure_allow_http().build();
             assert!(err.is_err(), "{name} without Secure");
         }
+    }
+
+    /// The chunk cap follows the byte cap: one knob, no way to disagree.
+    #[test]
+    fn the_chunk_cap_is_derived_from_the_byte_cap() {
+        let chunks = |bytes| {
+            builder()
+                .max_cookie_bytes(bytes)
+                .build()
+                .unwrap()
+                .max_chunks()
+        };
+        assert_eq!(chunks(defaults::MAX_COOKIE_BYTES), 2);
+        assert_eq!(chunks(4_000), 1);
+        assert_eq!(chunks(4 * 4096), 5);
+        let config = builder().build().unwrap();
+        let within = config.cookie_size(7_100);
+        assert!(within.fits && within.chunks == 2, "{within:?}");
+        let over = config.cookie_size(7_200);
+        assert!(!over.fits, "{over:?}");
     }
 
     #[test]

@@ -404,7 +404,7 @@ mod tests {
         let err = data.get::<String>("n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"session value "n" is not a alloc::string::String"#
+            r#"session value "n" cannot be read as String"#
         );
     }
 
@@ -416,7 +416,7 @@ mod tests {
         let err = data.to_json_map().unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"session value "deep" is not a serde_json::value::Value"#
+            r#"session value "deep" cannot be read as Value"#
         );
         assert!(data.get::<serde_json::Value>("deep").is_err());
     }

@@ -326,17 +326,70 @@ pub enum ValueError {
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ValueError::Serialize { key, type_name } => {
-                write!(
-                    f,
-                    "session value {key:?}: a {type_name} cannot be serialized to JSON"
-                )
-            }
-            ValueError::Deserialize { key, type_name } => {
-                write!(f, "session value {key:?} is not a {type_name}")
-            }
+            ValueError::Serialize { key, type_name } => write!(
+                f,
+                "session value {key:?}: the {} cannot be serialized to JSON",
+                short_type_name(type_name)
+            ),
+            ValueError::Deserialize { key, type_name } => write!(
+                f,
+                "session value {key:?} cannot be read as {}",
+                short_type_name(type_name)
+            ),
         }
     }
 }
 
+/// `std::any::type_name` without module paths: `alloc::vec::Vec<alloc::string::String>`
+/// becomes `Vec<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            short.push_str(&segment);
+            segment.clear();
+            short.push(c);
+        }
+    }
+    short.push_str(&segment);
+    short
+}
+
 impl std::error::Error for ValueError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_errors_name_short_types() {
+        let rows = [
+            ("alloc::string::String", "String"),
+            ("u64", "u64"),
+            ("alloc::vec::Vec<alloc::string::String>", "Vec<String>"),
+            (
+                "std::collections::hash::map::HashMap<alloc::string::String, (u8, my_app::Cart)>",
+                "HashMap<String, (u8, Cart)>",
+            ),
+            ("&str", "&str"),
+        ];
+        for (full, short) in rows {
+            assert_eq!(short_type_name(full), short, "{full}");
+        }
+        let err = ValueError::Deserialize {
+            key: "cart".into(),
+            type_name: std::any::type_name::<Vec<String>>(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "session value \"cart\" cannot be read as Vec<String>"
+        );
+    }
+}

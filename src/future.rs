@@ -1,16 +1,17 @@
-//! [`ResponseFuture`]: appends the session's `Set-Cookie` headers to the
-//! inner service's response, without boxing.
+//! [`ResponseFuture`]: applies the session's plan ([`crate::policy`]) to
+//! the inner service's response — `Set-Cookie` headers, or a 500 for a change
+//! that cannot be stored — and the cache headers, without boxing.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 use pin_project_lite::pin_project;
 
 use crate::cache_headers::{self, Exposure};
-use crate::session::Session;
-use crate::writer::{self, Writeback};
+use crate::policy::{Plan, Unsealable};
+use crate::session::{Finished, Session};
 
 pin_project! {
     /// The response future of [`SessionService`](crate::SessionService).
@@ -43,25 +44,97 @@ where
         let Some(session) = this.session.take() else {
             return Poll::Ready(Ok(response));
         };
-        let mut state = session.lock();
-        state.responded = true;
-        let status = response.status();
-        let verdict = writer::finish(&state, status, response.headers_mut());
-        if verdict == Writeback::TooLarge {
+        let finished = session.finish(response.status());
+        let written = apply(&finished, response.headers_mut());
+        if written == Written::Refused {
             // The handler's response promised a saved session; sending it
             // without the cookie would lose the user's data silently.
             response = Response::new(B::default());
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         }
-        if state.config.cache_headers {
+        if finished.config.cache_headers {
             let exposure = Exposure {
-                private: verdict == Writeback::SetCookie
-                    || (state.accessed && state.opened.is_some()),
-                varies_on_cookie: state.accessed,
+                private: written == Written::SetCookie || finished.revealed,
+                varies_on_cookie: finished.touched,
             };
-            cache_headers::protect(response.headers_mut(), exposure);
+            if let Some(removed) = cache_headers::protect(response.headers_mut(), exposure) {
+                tracing::warn!(
+                    %removed,
+                    "Cache-Control of a response that carries or shows a session made private; \
+                     a shared cache would serve it to other users"
+                );
+            }
         }
-        drop(state);
         Poll::Ready(Ok(response))
     }
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// No `Set-Cookie` for the session.
+    Nothing,
+    /// `Set-Cookie` headers were added (the session set, or its cookie expired).
+    SetCookie,
+    /// The handler's change cannot be stored within the limits: answer 500.
+    Refused,
+}
+
+/// Adds the `Set-Cookie` headers the plan calls for.
+fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
+    let config = &*finished.config;
+    let cookie = &config.cookie;
+    let seal = match finished.plan {
+        Plan::Nothing => return Written::Nothing,
+        Plan::Expire => {
+            cookie.expire(0, finished.highest_chunk, headers);
+            return Written::SetCookie;
+        }
+        Plan::Seal(seal) => seal,
+    };
+    let unsealable = seal.why.when_unsealable();
+    let value = match &finished.sealed {
+        Some(Ok(value)) => value,
+        Some(Err(err)) if unsealable == Unsealable::Answer500 => {
+            tracing::error!(%err, "session not saved; answering 500");
+            return Written::Refused;
+        }
+        Some(Err(err)) => {
+            tracing::warn!(%err, why = ?seal.why, "session not renewed or re-sealed; the browser keeps its cookie until it expires");
+            return Written::Nothing;
+        }
+        None => return Written::Nothing,
+    };
+    let size = config.cookie_size(value.len());
+    if !size.fits {
+        let (cookie_bytes, chunks, body_bytes) = (size.bytes, size.chunks, finished.body_len);
+        let (max_cookie_bytes, max_chunks) = (config.max_cookie_bytes, config.max_chunks);
+        if unsealable == Unsealable::Answer500 {
+            tracing::error!(
+                cookie_bytes,
+                max_cookie_bytes,
+                chunks,
+                max_chunks,
+                body_bytes,
+                "session not saved: too large for its cookies; answering 500"
+            );
+            return Written::Refused;
+        }
+        tracing::warn!(
+            cookie_bytes,
+            max_cookie_bytes,
+            chunks,
+            max_chunks,
+            body_bytes,
+            why = ?seal.why,
+            "session not renewed or re-sealed: too large for its cookies; \
+             the browser keeps its cookie until it expires"
+        );
+        return Written::Nothing;
+    }
+    let chunks = cookie.set(value, seal.max_age, headers);
+    if chunks <= finished.highest_chunk {
+        cookie.expire(chunks, finished.highest_chunk, headers);
+    }
+    Written::SetCookie
 }

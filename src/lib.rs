@@ -93,6 +93,7 @@
 //!
 //! # Features
 //! * `axum` (default): the [`Session`] extractor for axum 0.8.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![deny(unreachable_pub)]
@@ -100,38 +101,37 @@
 mod cache_headers;
 pub mod chunk;
 mod clock;
-mod compress;
 mod config;
+mod cookie;
 mod data;
+pub mod defaults;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod format;
 mod future;
-mod key;
-mod key_plausibility;
-mod key_source;
-mod keyring;
+mod keys;
 mod layer;
+mod policy;
 mod service;
 mod session;
-mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{
-    DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CHUNKS,
-    DEFAULT_MAX_COOKIE_BYTES, DEFAULT_RENEW_FRACTION, SameSite, SessionConfig,
-    SessionConfigBuilder,
-};
+pub use config::{SessionConfig, SessionConfigBuilder};
+pub use cookie::SameSite;
 pub use data::SessionData;
 pub use error::{ConfigError, KeyProblem, RejectReason, SealError, ValueError};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingSessionLayer;
 pub use format::{Compression, OpenedSession, SessionCodec};
 pub use future::ResponseFuture;
-pub use key::{Key, KeyId, MAX_KEY_LEN, MIN_KEY_LEN};
-pub use key_source::{DEFAULT_KEYS_FILE_VAR, DEFAULT_KEYS_VAR, KeySource};
-pub use keyring::Keyring;
+pub use keys::{Key, KeyId, KeySource, Keyring, MAX_KEY_LEN, MIN_KEY_LEN};
 pub use layer::SessionLayer;
 pub use service::SessionService;
 pub use session::Session;
+
+/// The README's code blocks, compiled as doctests so the quick start cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

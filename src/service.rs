@@ -12,7 +12,7 @@ use crate::chunk::{self, IncomingCookie};
 use crate::config::SessionConfig;
 use crate::error::RejectReason;
 use crate::future::ResponseFuture;
-use crate::session::{PendingCookie, Session, State};
+use crate::session::{PendingCookie, Session};
 
 /// Wraps a service: puts a [`Session`] in each request's extensions and
 /// appends `Set-Cookie` to the response when needed. Made by [`SessionLayer`](crate::SessionLayer).
@@ -76,7 +76,7 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
         Some(Err(RejectReason::Duplicate)) => {
             tracing::warn!(
                 reason = RejectReason::Duplicate.as_str(),
-                cookie = %config.cookie_name,
+                cookie = config.cookie_name(),
                 "two session cookies of one name in one request (possible cookie tossing \
                  from a sibling domain); neither is used, the request has no session"
             );
@@ -91,20 +91,7 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
         }
         None => None,
     };
-    Session::new(State {
-        config: Arc::clone(config),
-        now: config.clock.now(),
-        loaded: pending.is_none(),
-        pending,
-        data: Default::default(),
-        opened: None,
-        had_cookie,
-        highest_chunk: incoming.highest_chunk,
-        modified: false,
-        destroyed: false,
-        accessed: false,
-        responded: false,
-    })
+    Session::for_request(config, pending, had_cookie, incoming.highest_chunk)
 }
 
 /// The session cookie of the request, and the `Cookie` header it was read
@@ -113,7 +100,7 @@ fn read_cookie<'h>(
     config: &SessionConfig,
     headers: &'h HeaderMap,
 ) -> (IncomingCookie<'h>, Option<&'h HeaderValue>) {
-    let name = &config.cookie_name;
+    let name = config.cookie_name();
     let mut values = headers.get_all(COOKIE).iter();
     match (values.next(), values.next()) {
         (None, _) => (

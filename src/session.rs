@@ -1,18 +1,20 @@
 //! The `Session` handle that handlers use: typed access, dirty tracking,
-//! lazy opening of the cookie.
+//! lazy opening of the cookie. The per-request state is private to this
+//! module; the response future gets a [`Finished`] value from
+//! [`Session::finish`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::HeaderValue;
+use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::SessionConfig;
+use crate::config::{CookieSize, SessionConfig};
 use crate::data::SessionData;
 use crate::error::{SealError, ValueError};
-use crate::writer::CookieSize;
+use crate::policy::{self, Brought, Did, Lifetimes, Opened, Plan};
 
 /// The session of the current request.
 ///
@@ -52,29 +54,42 @@ pub struct Session {
     state: Arc<Mutex<State>>,
 }
 
-/// What the layer knows when the request arrives.
-pub(crate) struct State {
-    pub(crate) config: Arc<SessionConfig>,
+/// One request's session. Private to this module: handlers use the
+/// [`Session`] methods, the layer [`Session::for_request`] and
+/// [`Session::finish`].
+struct State {
+    config: Arc<SessionConfig>,
     /// The time of the request, read once.
-    pub(crate) now: u64,
-    /// The cookie's value, until it is opened.
-    pub(crate) pending: Option<PendingCookie>,
-    pub(crate) loaded: bool,
-    pub(crate) data: SessionData,
-    /// Timestamps of the session the cookie carried, when it opened.
-    pub(crate) opened: Option<Opened>,
-    /// The request carried a cookie under the session's name (valid or not),
-    /// or chunk cookies: a response ending the session must expire them.
-    pub(crate) had_cookie: bool,
-    pub(crate) highest_chunk: usize,
-    pub(crate) modified: bool,
-    /// `destroy()` (or `regenerate()`) ended the session the request brought:
-    /// its cookie is expired whatever the response's status.
-    pub(crate) destroyed: bool,
-    /// The handler read or changed the session (its response depends on the cookie).
-    pub(crate) accessed: bool,
+    now: u64,
+    /// The cookie's value until it is opened; `None` once opened (or when
+    /// there was none).
+    pending: Option<PendingCookie>,
+    data: SessionData,
+    /// What the request brought: whether it carried a cookie (valid or
+    /// not), and the session when the cookie opened.
+    brought: Brought,
+    /// The highest chunk index the request carried: a response that writes
+    /// fewer chunks, or ends the session, expires the ones up to here.
+    highest_chunk: usize,
+    did: Did,
     /// The response has left: a change now is lost, and said so in a warning.
-    pub(crate) responded: bool,
+    responded: bool,
+}
+
+/// What the response future needs once the handler has answered: the plan,
+/// and for a seal the sealed value (or why sealing failed).
+pub(crate) struct Finished {
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) plan: Plan,
+    pub(crate) sealed: Option<Result<String, SealError>>,
+    pub(crate) highest_chunk: usize,
+    /// The handler read or changed the session: the response depends on the cookie.
+    pub(crate) touched: bool,
+    /// The handler read a session the request's cookie opened: the response
+    /// may show it, so shared caches must not keep it.
+    pub(crate) revealed: bool,
+    /// Length of the session's JSON, for the log line of a refused seal.
+    pub(crate) body_len: usize,
 }
 
 /// Where the unopened cookie value is.
@@ -103,24 +118,86 @@ impl PendingCookie {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Opened {
-    pub(crate) created_at: u64,
-    pub(crate) expires_at: u64,
-    pub(crate) key_index: usize,
-}
-
 impl Session {
-    pub(crate) fn new(state: State) -> Session {
+    /// The session of a request that carried `pending` (not opened yet),
+    /// `had_cookie` a cookie or chunks under the session's name, and chunks
+    /// up to `highest_chunk`.
+    pub(crate) fn for_request(
+        config: &Arc<SessionConfig>,
+        pending: Option<PendingCookie>,
+        had_cookie: bool,
+        highest_chunk: usize,
+    ) -> Session {
+        let state = State {
+            now: config.clock.now(),
+            config: Arc::clone(config),
+            pending,
+            data: SessionData::default(),
+            brought: Brought {
+                cookie: had_cookie,
+                opened: None,
+            },
+            highest_chunk,
+            did: Did::default(),
+            responded: false,
+        };
         Session {
             state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    /// Decides what the response carries, for a response with `status`:
+    /// called once, when the response leaves the handler. A change after
+    /// this is lost (and warned about).
+    pub(crate) fn finish(&self, status: StatusCode) -> Finished {
+        let mut state = self.lock();
+        state.responded = true;
+        let config = &state.config;
+        let lifetimes = Lifetimes {
+            idle: config.codec.idle_timeout(),
+            absolute: config.codec.lifetime(),
+            renew_fraction: config.renew_fraction,
+            ephemeral: config.ephemeral,
+        };
+        let did = Did {
+            empty: state.data.is_empty(),
+            ..state.did
+        };
+        let plan = policy::plan(state.brought, did, status, lifetimes, state.now);
+        let sealed: Option<Result<String, SealError>> = match plan {
+            Plan::Seal(seal) => Some(config.codec.seal(
+                &state.data,
+                seal.created_at,
+                seal.expires_at,
+            )),
+            Plan::Nothing | Plan::Expire => None,
+        };
+        // Only for the log line of a seal that cannot be written (rare).
+        let refused = match &sealed {
+            Some(Ok(value)) => !config.cookie_size(value.len()).fits,
+            Some(Err(_)) => true,
+            None => false,
+        };
+        let body_len = if refused {
+            state.data.to_json().len()
+        } else {
+            0
+        };
+        Finished {
+            config: Arc::clone(config),
+            plan,
+            sealed,
+            highest_chunk: state.highest_chunk,
+            touched: did.touched,
+            revealed: did.touched && state.brought.opened.is_some() && !did.destroyed,
+            body_len,
         }
     }
 
     /// Locks the state and opens the cookie if that has not happened yet.
     fn loaded(&self) -> MutexGuard<'_, State> {
         let mut state = self.lock();
-        state.accessed = true;
+        state.did.touched = true;
         state.load();
         state
     }
@@ -139,7 +216,7 @@ impl Session {
         state
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // A handler that panicked while holding the lock leaves consistent
         // data behind (every write is a single assignment), so poison is ignored.
         self.state
@@ -176,18 +253,26 @@ impl Session {
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ValueError> {
         let mut state = self.loaded_for_change("insert");
         if state.data.insert(key, value)? {
-            state.modified = true;
+            state.did.changed = true;
         }
         Ok(())
     }
 
+    /// Removes the value at `key`; returns whether there was one.
+    pub fn remove(&self, key: &str) -> bool {
+        let mut state = self.loaded_for_change("remove");
+        let removed = state.data.remove(key);
+        state.did.changed |= removed;
+        removed
+    }
+
     /// Removes the value at `key` and returns it as a `T` (`None` when there
     /// was none or it was not a `T`; it is removed either way).
-    pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut state = self.loaded_for_change("remove");
+    pub fn take<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let mut state = self.loaded_for_change("take");
         let value = state.data.get(key).ok().flatten();
         if state.data.remove(key) {
-            state.modified = true;
+            state.did.changed = true;
         }
         value
     }
@@ -196,47 +281,58 @@ impl Session {
     pub fn clear(&self) {
         let mut state = self.loaded_for_change("clear");
         if state.data.clear() {
-            state.modified = true;
+            state.did.changed = true;
         }
     }
 
     /// Ends the session: the response expires the cookie, every chunk of it,
     /// whatever its status (also on a 5xx, which saves no other change).
-    /// Values inserted afterwards start a new session.
+    /// Values inserted afterwards start a new session, with a new creation time.
     pub fn destroy(&self) {
         let mut state = self.loaded_for_change("destroy");
         state.data.clear();
-        state.opened = None;
-        state.modified = true;
-        state.destroyed = true;
+        state.did.changed = true;
+        state.did.destroyed = true;
     }
 
     /// Starts a new session with nothing of the old one: no values and a new
     /// creation time, so the absolute lifetime counts from now. Call it at
-    /// login (and at any change of privilege) so a session fixed by an attacker
-    /// before login is worthless after it.
+    /// login (and at any change of privilege) so a session fixed by an
+    /// attacker before login is worthless after it.
+    ///
+    /// It is [`destroy`](Self::destroy) under the name that says what it is
+    /// for: the old cookie is ended, and what the handler inserts next is
+    /// sealed as a new session. Nothing is carried over on purpose: a value
+    /// an attacker planted before login must not survive it. To keep a
+    /// value (a cart), read it before and insert it again after.
     pub fn regenerate(&self) {
         self.destroy();
     }
 
-    /// Whether the request came with a session cookie that opened.
+    /// The session the request's cookie carried, unless destroyed since.
+    fn opened(&self) -> Option<Opened> {
+        let state = self.loaded();
+        state.brought.opened.filter(|_| !state.did.destroyed)
+    }
+
+    /// Whether the request came with a session cookie that opened (and the
+    /// handler has not destroyed that session).
     #[must_use]
     pub fn had_valid_cookie(&self) -> bool {
-        // `destroy()`/`regenerate()` clear `opened`: the old session is gone.
-        self.loaded().opened.is_some()
+        self.opened().is_some()
     }
 
     /// When the session was created; `None` for a session this request starts.
     #[must_use]
     pub fn created_at(&self) -> Option<SystemTime> {
-        self.loaded().opened.map(|o| unix(o.created_at))
+        self.opened().map(|o| unix(o.created_at))
     }
 
     /// When the session's cookie, as the request carried it, expires if not
     /// sealed again; `None` for a session this request starts.
     #[must_use]
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.loaded().opened.map(|o| unix(o.expires_at))
+        self.opened().map(|o| unix(o.expires_at))
     }
 
     /// The keys of the session's values, sorted.
@@ -267,29 +363,25 @@ impl Session {
     /// [`SessionConfig::max_cookie_bytes`] — the same rule the layer applies.
     #[must_use]
     pub fn fits(&self) -> bool {
-        let config = Arc::clone(&self.lock().config);
-        self.cookie_size().is_ok_and(|size| size.fits(&config))
+        self.cookie_size().is_ok_and(|size| size.fits)
     }
 
     fn cookie_size(&self) -> Result<CookieSize, SealError> {
         let state = self.loaded();
         let value_len = state.config.codec.sealed_len(&state.data)?;
-        Ok(CookieSize::of(&state.config, value_len))
+        Ok(state.config.cookie_size(value_len))
     }
 }
 
 impl State {
-    pub(crate) fn load(&mut self) {
-        if self.loaded {
-            return;
-        }
-        self.loaded = true;
+    /// Opens the pending cookie, once.
+    fn load(&mut self) {
         let Some(value) = self.pending.take() else {
             return;
         };
         match self.config.codec.open(value.as_str(), self.now) {
             Ok(session) => {
-                self.opened = Some(Opened {
+                self.brought.opened = Some(Opened {
                     created_at: session.created_at(),
                     expires_at: session.expires_at(),
                     key_index: session.key_index(),
@@ -315,10 +407,10 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
         f.debug_struct("Session")
-            .field("loaded", &state.loaded)
+            .field("opened_yet", &state.pending.is_none())
             .field("data", &state.data)
-            .field("opened", &state.opened)
-            .field("modified", &state.modified)
+            .field("brought", &state.brought)
+            .field("did", &state.did)
             .finish_non_exhaustive()
     }
 }

@@ -20,7 +20,7 @@ use std::convert::Infallible;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use client_session::format::DEFAULT_BODY_LIMIT;
+use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
 use client_session::{
     Key, Keyring, ManualClock, RejectReason, Session, SessionCodec, SessionConfig, SessionLayer,
     chunk,
@@ -35,12 +35,13 @@ const VECTORS: &str = include_str!("vectors/vectors-v1.json");
 /// Per-request memory that does not depend on the input: the session state
 /// and its `Arc`, the request-extensions map, the response and its header
 /// map, the handler's future and the runtime's bookkeeping for one
-/// `block_on`. Measured at about 1 KiB; 8 KiB leaves room for library
-/// changes without hiding anything proportional to the input.
-const FIXED_OVERHEAD: usize = 8 * 1024;
+/// `block_on`. Measured at about 1 KiB (the smallest rows print their
+/// peaks); 2 KiB leaves room for library changes without hiding anything
+/// proportional to the input.
+const FIXED_OVERHEAD: usize = 2 * 1024;
 
 /// `miniz_oxide`'s decompressor state, boxed once per inflated cookie
-/// (`compress.rs` documents ~11 KiB).
+/// (`format/deflate.rs` documents ~11 KiB).
 const INFLATER_STATE: usize = 16 * 1024;
 
 /// The inflate buffer: it doubles up to the body limit, and the meter counts
@@ -48,34 +49,42 @@ const INFLATER_STATE: usize = 16 * 1024;
 /// holds ½ + 1 × the limit.
 const INFLATE_BUFFER: usize = DEFAULT_BODY_LIMIT + DEFAULT_BODY_LIMIT / 2;
 
-/// The most a request may hold at once while rejecting a hostile `Cookie`
-/// header of `header_bytes` bytes over `lines` header lines:
+/// What a row's request may legitimately allocate beyond the fixed
+/// per-request overhead: each row names the work its header calls for, and
+/// its bound is the sum of those terms only. Nothing copies the header (the
+/// layer keeps a range of it), so no term is a multiple of the header but
+/// the decoding of a candidate value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// Strict base64url decoding of the session cookie's value: ¾ of it.
+    Decode,
+    /// Inflating a compressed body: the inflate buffer, stopped at the body
+    /// limit, and the inflater's state.
+    Inflate,
+    /// Several `Cookie` lines: a list of one 16-byte slice per line, in a
+    /// `Vec` that grows by doubling (48 bytes per line during a move).
+    LineList,
+}
+
+/// The most a request may hold at once for `row`'s header.
 ///
-/// * 1 × the header: the layer copies the candidate cookie value out of it
-///   (at most the whole header) so that the handler can open it later;
-/// * ¾ × the header: the strict base64url decoding of that copy;
-/// * the inflate buffer and the inflater's state: inflation stops at the
-///   body limit;
-/// * with several `Cookie` lines, a list of one 16-byte slice per line, in a
-///   `Vec` that grows by doubling (48 bytes per line during a move);
-/// * the fixed per-request overhead.
-///
-/// Only the first two terms grow with the cookie. An implementation that
-/// inflated without a limit would hold over 1 MiB for the bomb of the
-/// vectors, a 1.4 KiB cookie whose bound is 125,473 bytes
+/// An implementation that copied the header (0.1 once did) would break the
+/// bound of every row with a large header; one that inflated without a
+/// limit would hold over 1 MiB for the bomb of the vectors
 /// (`an_unbounded_inflate_would_break_the_bound` shows the meter seeing such
 /// an inflate); one that sized its table of parts from the chunk count
-/// before checking the cap would hold 16 bytes per part for
-/// `9999.` (159,984 bytes against a bound of 122,934) and ask for 16 GB for
-/// `1000000000.`.
-fn layer_bound(header_bytes: usize, lines: usize) -> usize {
-    let per_line = if lines > 1 { 48 * lines } else { 0 };
-    header_bytes
-        + header_bytes * 3 / 4
-        + INFLATE_BUFFER
-        + INFLATER_STATE
-        + per_line
-        + FIXED_OVERHEAD
+/// before checking the cap would hold 16 bytes per part for `9999.` and ask
+/// for 16 GB for `1000000000.`.
+fn row_bound(work: &[Work], value_bytes: usize, lines: usize) -> usize {
+    FIXED_OVERHEAD
+        + work
+            .iter()
+            .map(|w| match w {
+                Work::Decode => value_bytes * 3 / 4,
+                Work::Inflate => INFLATE_BUFFER + INFLATER_STATE,
+                Work::LineList => 48 * lines,
+            })
+            .sum::<usize>()
 }
 
 /// The most `SessionCodec::open` may hold for an input of `input_bytes`:
@@ -85,115 +94,8 @@ fn codec_bound(input_bytes: usize) -> usize {
     INFLATE_BUFFER + INFLATER_STATE + 4 * input_bytes
 }
 
-mod meter {
-    //! A global allocator that counts, for the thread that asks, how many
-    //! bytes are live and the most that were live at once.
-
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub(crate) struct Counting;
-
-    #[global_allocator]
-    static ALLOCATOR: Counting = Counting;
-
-    struct Meter {
-        on: Cell<bool>,
-        live: Cell<isize>,
-        peak: Cell<isize>,
-    }
-
-    thread_local! {
-        // Const-initialised and without `Drop`: using it allocates nothing,
-        // so the allocator may touch it.
-        static METER: Meter = const {
-            Meter { on: Cell::new(false), live: Cell::new(0), peak: Cell::new(0) }
-        };
-    }
-
-    fn record(delta: isize) {
-        let _ = METER.try_with(|m| {
-            if m.on.get() {
-                let live = m.live.get() + delta;
-                m.live.set(live);
-                m.peak.set(m.peak.get().max(live));
-            }
-        });
-    }
-
-    fn size(bytes: usize) -> isize {
-        isize::try_from(bytes).unwrap_or(isize::MAX)
-    }
-
-    // SAFETY: every call is forwarded unchanged to `System`; the only added
-    // work is arithmetic on thread-local cells, which does not allocate.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-            let ptr = unsafe { System.alloc(layout) };
-            if !ptr.is_null() {
-                record(size(layout.size()));
-            }
-            ptr
-        }
-
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: as for `alloc`.
-            let ptr = unsafe { System.alloc_zeroed(layout) };
-            if !ptr.is_null() {
-                record(size(layout.size()));
-            }
-            ptr
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: `ptr` was allocated by `System` with `layout`.
-            unsafe { System.dealloc(ptr, layout) };
-            record(-size(layout.size()));
-        }
-
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
-            let new = unsafe { System.realloc(ptr, layout, new_size) };
-            if !new.is_null() {
-                // Counted as a move, the worst case: for a moment the new
-                // block is live next to the old one.
-                record(size(new_size));
-                record(-size(layout.size()));
-            }
-            new
-        }
-    }
-
-    /// Runs `f` with the meter counting from zero: its result, the bytes it
-    /// left live (allocated and not freed), and the most that were live at once.
-    fn metered<R>(f: impl FnOnce() -> R) -> (R, isize, isize) {
-        METER.with(|m| {
-            m.live.set(0);
-            m.peak.set(0);
-            m.on.set(true);
-        });
-        let result = f();
-        let (live, peak) = METER.with(|m| {
-            m.on.set(false);
-            (m.live.get(), m.peak.get())
-        });
-        (result, live, peak)
-    }
-
-    /// Runs `f` and returns its result with the bytes it left live.
-    pub(crate) fn retained_by<R>(f: impl FnOnce() -> R) -> (R, isize) {
-        let (result, live, _) = metered(f);
-        (result, live)
-    }
-
-    /// Runs `f` and returns its result with the most bytes that were live at
-    /// once during the call, beyond what was live before it.
-    pub(crate) fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
-        let (result, _, peak) = metered(f);
-        (result, usize::try_from(peak).unwrap_or(0))
-    }
-}
+#[path = "alloc_meter/mod.rs"]
+mod meter;
 
 /// What the handler saw, sent back in a response header.
 const SAW: &str = "x-saw-session";
@@ -235,6 +137,8 @@ struct Row {
     /// The time the layer's clock shows, also used to check the path.
     now: u64,
     path: Path,
+    /// What the header makes the layer do, and so may allocate for.
+    work: &'static [Work],
 }
 
 fn vector_named(prefix: &str) -> Value {
@@ -344,6 +248,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[Work::Decode],
         },
         Row {
             name: "10,000 cookies",
@@ -351,6 +256,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[Work::Decode],
         },
         Row {
             name: "2,000 Cookie header lines",
@@ -358,6 +264,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::NoSessionCookie,
+            work: &[Work::LineList],
         },
         Row {
             name: "chunk count of 10^9",
@@ -365,6 +272,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[],
         },
         Row {
             name: "chunk count 9999, over the cap of 2",
@@ -372,6 +280,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[],
         },
         Row {
             name: "5,000 session.N chunk names",
@@ -379,6 +288,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[],
         },
         Row {
             name: "non-UTF-8 bytes",
@@ -388,6 +298,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Malformed),
+            work: &[],
         },
         Row {
             name: "deflate bomb vector (1 MiB body in a 1.4 KiB cookie)",
@@ -395,6 +306,7 @@ fn rows() -> Vec<Row> {
             config: config(bomb.keyring, bomb.now),
             now: bomb.now,
             path: Path::Rejected(RejectReason::TooLarge),
+            work: &[Work::Decode, Work::Inflate],
         },
         Row {
             name: "one 100 KiB cookie",
@@ -402,6 +314,7 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::TooLarge),
+            work: &[],
         },
         Row {
             name: "forged: valid header, garbage tag",
@@ -409,8 +322,23 @@ fn rows() -> Vec<Row> {
             config: plain(),
             now: NOW,
             path: Path::Rejected(RejectReason::Unauthenticated),
+            work: &[Work::Decode],
         },
     ]
+}
+
+/// Length of the session cookie's value the reader hands on (0 when none).
+fn session_value_len(row: &Row) -> usize {
+    let config = &row.config;
+    let incoming = chunk::read(
+        row.cookie_headers.iter().map(Vec::as_slice),
+        config.cookie_name(),
+        config.max_chunks(),
+    );
+    match incoming.value {
+        Some(Ok(value)) => value.len(),
+        _ => 0,
+    }
 }
 
 /// What the crate's public reader and codec say about the header.
@@ -449,6 +377,7 @@ fn hostile_cookie_headers_give_no_session_no_set_cookie_and_bounded_memory() {
         );
 
         let header_bytes: usize = row.cookie_headers.iter().map(Vec::len).sum();
+        let value_bytes = session_value_len(&row);
         let mut request = Request::new(());
         for line in &row.cookie_headers {
             let value = HeaderValue::from_bytes(line).unwrap();
@@ -484,11 +413,12 @@ fn hostile_cookie_headers_give_no_session_no_set_cookie_and_bounded_memory() {
                 .iter()
                 .collect::<Vec<_>>()
         );
-        let bound = layer_bound(header_bytes, row.cookie_headers.len());
+        let bound = row_bound(row.work, value_bytes, row.cookie_headers.len());
         assert!(
             peak < bound,
             "row {name:?}: the request held {peak} bytes at once, over the bound of {bound} \
-             for a {header_bytes}-byte header"
+             for a {header_bytes}-byte header ({value_bytes}-byte value; work {:?})",
+            row.work
         );
     }
 }

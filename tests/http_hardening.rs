@@ -324,7 +324,7 @@ async fn a_renewal_or_reseal_that_no_longer_fits_is_skipped_not_a_500() {
     let cookie_bytes = cookie.len() - "; ".len();
     assert!(cookie_bytes > 4_500, "{cookie_bytes}");
 
-    let tight = || config(&clock).max_cookie_bytes(4_096).max_chunks(2);
+    let tight = || config(&clock).max_cookie_bytes(4_096);
     let lowered_cap = app_with(tight()).await;
     let rotated = app_with(
         SessionConfig::builder(ring(&[2, 1]))

@@ -162,6 +162,28 @@ async fn warnings_name_what_went_wrong(logs: &Captured) {
         "{logged}"
     );
 
+    // A handler that marks a session response public: made private, with a warning.
+    let public = axum::Router::new()
+        .route(
+            "/public",
+            axum::routing::post(|session: client_session::Session| async move {
+                session.insert("user", "bob").unwrap();
+                ([("cache-control", "public, s-maxage=600")], "cached?")
+            }),
+        )
+        .layer(client_session::SessionLayer::new(config().build().unwrap()));
+    let public = serve(public).await;
+    logs.take();
+    let response = send_post(&bare, format!("{public}/public"), "").await;
+    assert_eq!(response.headers()["cache-control"], "private");
+    let logged = logs.take();
+    assert!(
+        logged.contains("WARN")
+            && logged.contains("made private")
+            && logged.contains("removed=public, s-maxage=600"),
+        "{logged}"
+    );
+
     // A renewal that no longer fits a lowered cap: skipped, with a warning.
     let big = send_post(&bare, format!("{url}/grow/4500"), "").await;
     let big = as_cookie_header(&set_cookies(&big));

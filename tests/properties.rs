@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::chunk::{self, MAX_COOKIE_PAIR_LEN};
-use client_session::format::DEFAULT_BODY_LIMIT;
+use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
 use client_session::{
     Compression, Key, Keyring, OpenedSession, RejectReason, SealError, SessionCodec, SessionData,
 };
@@ -32,7 +32,7 @@ static KEY_1: LazyLock<Key> = LazyLock::new(|| Key::from_bytes(&[0x22; 48]).unwr
 
 /// A codec whose ring holds only `KEY_0`, for context `"session"`.
 fn codec(compression: Compression) -> SessionCodec {
-    SessionCodec::new(Keyring::single(KEY_0.clone()), "session").with_compression(compression)
+    SessionCodec::new(Keyring::single(KEY_0.clone()), "session").compression(compression)
 }
 
 /// A codec whose ring is `[KEY_0, KEY_1]`: it opens what either key sealed.

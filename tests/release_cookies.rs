@@ -85,7 +85,7 @@ fn append() {
                            "created_at": created_at, "expires_at": created_at + 3600, "body": body});
         let data = SessionData::from(body.as_object().unwrap().clone());
         let value = codec(&entry)
-            .with_compression(compression)
+            .compression(compression)
             .seal(&data, created_at, created_at + 3600)
             .unwrap();
         let header = chunk::split("session", &value)

@@ -167,11 +167,16 @@ fn keys_and_everything_holding_them_print_key_ids_only() {
         ("Key", debug_forms(&key_a()), vec![&id_a]),
         ("Key (64 bytes)", debug_forms(&key_b()), vec![&id_b]),
         ("Keyring", debug_forms(&ring), vec![&id_a, &id_b]),
-        ("SessionConfigBuilder", debug_forms(&builder), vec![]),
-        ("SessionConfig", debug_forms(&config), vec![]),
-        ("SessionLayer", debug_forms(&layer), vec![]),
-        ("SessionService", debug_forms(&service), vec![]),
-        ("SessionCodec", debug_forms(&codec), vec![]),
+        // Each shows the ring's key ids, so a reader can tell which keys it holds.
+        (
+            "SessionConfigBuilder",
+            debug_forms(&builder),
+            vec![&id_a, &id_b],
+        ),
+        ("SessionConfig", debug_forms(&config), vec![&id_a, &id_b]),
+        ("SessionLayer", debug_forms(&layer), vec![&id_a, &id_b]),
+        ("SessionService", debug_forms(&service), vec![&id_a, &id_b]),
+        ("SessionCodec", debug_forms(&codec), vec![&id_a, &id_b]),
     ];
     for (name, shown, ids) in &cases {
         for shown in shown {

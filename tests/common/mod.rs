@@ -74,7 +74,7 @@ async fn set_value(session: Session, Path(key): Path<String>, body: String) -> S
 }
 
 async fn remove_value(session: Session, Path(key): Path<String>) -> StatusCode {
-    let _ = session.remove::<Value>(&key);
+    session.remove(&key);
     StatusCode::NO_CONTENT
 }
 
@@ -106,7 +106,7 @@ async fn size(session: Session) -> String {
 async fn would_fit(session: Session, Path(len): Path<usize>) -> String {
     session.insert("probe", &incompressible(len)).unwrap();
     let fits = session.fits();
-    let _ = session.remove::<String>("probe");
+    session.remove("probe");
     fits.to_string()
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::chunk::{self, MAX_COOKIE_PAIR_LEN};
-use client_session::format::DEFAULT_BODY_LIMIT;
+use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
 use client_session::{
     Compression, Key, Keyring, RejectReason, SealError, SessionCodec, SessionData,
 };
@@ -39,7 +39,7 @@ pub(crate) const KEY_B: [u8; 64] = seq::<64>(32);
 const MIN_SEALED_LEN: usize = 62;
 /// Longest value `open` decodes with the default body limit (unpadded base64
 /// of `MIN_SEALED_LEN + DEFAULT_BODY_LIMIT` bytes); longer is `TooLarge` up front.
-pub(crate) const MAX_VALUE_LEN: usize = (MIN_SEALED_LEN + DEFAULT_BODY_LIMIT) * 4 / 3 + 1;
+pub(crate) const MAX_VALUE_LEN: usize = ((MIN_SEALED_LEN + DEFAULT_BODY_LIMIT) * 4).div_ceil(3);
 
 const fn seq<const N: usize>(start: u8) -> [u8; N] {
     let mut out = [0u8; N];
@@ -620,9 +620,9 @@ pub(crate) fn seal_open(data: &[u8]) {
         .filter(|&l| created_at.checked_add(l).is_some());
     let with = |ring: Keyring, context: &str| {
         SessionCodec::new(ring, context)
-            .with_compression(compression)
-            .with_body_limit(body_limit)
-            .with_absolute_lifetime(lifetime.map(Duration::from_secs))
+            .compression(compression)
+            .body_limit(body_limit)
+            .absolute_lifetime(lifetime.map(Duration::from_secs))
     };
     let seal_codec = with(codec().keyring().clone(), NAME);
 

@@ -41,7 +41,6 @@ fn layer() -> SessionLayer {
     let config = SessionConfig::builder(keyring())
         .cookie_name("session")
         .clock(ManualClock::new(NOW))
-        .max_chunks(4)
         .max_cookie_bytes(4 * 4096)
         .build()
         .expect("valid configuration");
@@ -152,10 +151,14 @@ fn one_request(layer: &SessionLayer, data: &[u8]) -> (Outcome, String) {
         .filter(|pair| !pair.ends_with('='))
         .collect::<Vec<_>>()
         .join("; ");
-    let value = chunk::read(std::iter::once(header.as_bytes()), "session", 4)
-        .value
-        .expect("a Set-Cookie for the session")
-        .expect("well-formed chunks");
+    let value = chunk::read(
+        std::iter::once(header.as_bytes()),
+        "session",
+        layer.config().max_chunks(),
+    )
+    .value
+    .expect("a Set-Cookie for the session")
+    .expect("well-formed chunks");
     let reopened = layer
         .config()
         .codec()

@@ -3,15 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::key::{Key, KeyId};
 use crate::error::ConfigError;
-use crate::key::{Key, KeyId};
-use crate::key_source::KeySource;
 
 /// An ordered, non-empty list of [`Key`]s shared by every instance of an application.
 ///
 /// The first key is the *primary*: it seals every cookie. All keys open
 /// cookies, so a key can be rotated without logging anyone out (see the
-/// README's rotation procedure). Cloning is cheap (the keys are shared).
+/// the rotation procedure in DEPLOYING.md). Cloning is cheap (the keys are shared).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Keyring {
     keys: Arc<[Key]>,
@@ -51,16 +50,6 @@ impl Keyring {
         Keyring {
             keys: Arc::new([key]),
         }
-    }
-
-    /// Loads the key ring from `SESSION_KEYS` or `SESSION_KEYS_FILE`.
-    ///
-    /// See [`KeySource`] for the format and for other variable names.
-    ///
-    /// # Errors
-    /// A [`ConfigError`] naming the variable, the entry's position and the problem.
-    pub fn from_env() -> Result<Keyring, ConfigError> {
-        KeySource::default().load()
     }
 
     /// The key that seals.

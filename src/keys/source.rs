@@ -12,7 +12,7 @@
 //! never any part of the entry itself. Entries that decode to the right
 //! length but are not plausibly random — a file path, a passphrase, base64
 //! of a sentence, a repeated or sequential pattern — are refused (see
-//! `key_plausibility.rs` for the tests and their false-refusal odds).
+//! `keys/plausibility.rs` for the tests and their false-refusal odds).
 
 use std::ffi::OsString;
 
@@ -21,15 +21,11 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, GeneralPurpose as Engine};
 use zeroize::Zeroizing;
 
+use super::key::{Key, MAX_KEY_LEN, MIN_KEY_LEN};
+use super::keyring::Keyring;
+use super::plausibility::{self, Implausible};
+use crate::defaults;
 use crate::error::{ConfigError, KeyProblem};
-use crate::key::{Key, MAX_KEY_LEN, MIN_KEY_LEN};
-use crate::key_plausibility::{self, Implausible};
-use crate::keyring::Keyring;
-
-/// Default name of the variable holding a comma-separated key list.
-pub const DEFAULT_KEYS_VAR: &str = "SESSION_KEYS";
-/// Default name of the variable naming a key file.
-pub const DEFAULT_KEYS_FILE_VAR: &str = "SESSION_KEYS_FILE";
 
 /// Where to find the key ring: the names of the two environment variables.
 ///
@@ -54,7 +50,7 @@ pub struct KeySource {
 impl Default for KeySource {
     /// `SESSION_KEYS` and `SESSION_KEYS_FILE`.
     fn default() -> Self {
-        KeySource::named(DEFAULT_KEYS_VAR, DEFAULT_KEYS_FILE_VAR)
+        KeySource::named(defaults::KEYS_VAR, defaults::KEYS_FILE_VAR)
     }
 }
 
@@ -157,15 +153,15 @@ impl KeySource {
                 continue;
             }
             let Some(bytes) = decode_key(entry) else {
-                return Err(if key_plausibility::looks_like_a_path(entry) {
+                return Err(if plausibility::looks_like_a_path(entry) {
                     implausible(Implausible::Path)
                 } else {
                     invalid(KeyProblem::NotBase64)
                 });
             };
             let key = Key::from_bytes(&bytes).map_err(invalid)?;
-            key_plausibility::check_text(entry).map_err(implausible)?;
-            key_plausibility::check_bytes(&bytes).map_err(implausible)?;
+            plausibility::check_text(entry).map_err(implausible)?;
+            plausibility::check_bytes(&bytes).map_err(implausible)?;
             keys.push(key);
         }
         Keyring::from_keys(source, keys)
@@ -178,6 +174,18 @@ impl KeySource {
             .map_err(|_| ConfigError::NotUnicode {
                 var: var.to_owned(),
             })
+    }
+}
+
+impl Keyring {
+    /// Loads the key ring from `SESSION_KEYS` or `SESSION_KEYS_FILE`.
+    ///
+    /// See [`KeySource`] for the format and for other variable names.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable, the entry's position and the problem.
+    pub fn from_env() -> Result<Keyring, ConfigError> {
+        KeySource::default().load()
     }
 }
 

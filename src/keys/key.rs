@@ -14,7 +14,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::error::KeyProblem;
+use crate::error::{KeyProblem, SealError};
 
 /// Shortest accepted key, in bytes.
 pub const MIN_KEY_LEN: usize = 32;
@@ -106,20 +106,47 @@ impl Key {
     }
 
     /// Makes a new random 32-byte key from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    /// When the operating system's generator fails (on Linux, only before
+    /// the kernel has gathered its first entropy at boot).
+    /// [`try_generate`](Self::try_generate) returns that as an error instead.
     #[must_use]
     pub fn generate() -> Key {
-        let secret = random_secret();
-        Key::from_bytes(&*secret).expect("32 bytes is a valid key length")
+        Key::try_generate().expect("the operating system's random number generator failed")
+    }
+
+    /// Makes a new random 32-byte key from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    /// [`SealError::RandomUnavailable`] when the operating system's generator fails.
+    pub fn try_generate() -> Result<Key, SealError> {
+        let secret = random_secret()?;
+        Ok(Key::from_bytes(&*secret).expect("32 bytes is a valid key length"))
     }
 
     /// Makes a new random 32-byte key and returns it base64-encoded, the form
     /// `SESSION_KEYS` takes. This is the only way the crate hands out key
     /// material, and only for a key nobody uses yet: what it returns is a
     /// secret to store in a secret manager, not to log.
+    ///
+    /// # Panics
+    /// As [`generate`](Self::generate); [`try_generate_base64`](Self::try_generate_base64)
+    /// returns the error instead.
     #[must_use]
     pub fn generate_base64() -> Zeroizing<String> {
-        let secret = random_secret();
-        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_slice()))
+        Key::try_generate_base64().expect("the operating system's random number generator failed")
+    }
+
+    /// [`generate_base64`](Self::generate_base64) without the panic.
+    ///
+    /// # Errors
+    /// [`SealError::RandomUnavailable`] when the operating system's generator fails.
+    pub fn try_generate_base64() -> Result<Zeroizing<String>, SealError> {
+        let secret = random_secret()?;
+        Ok(Zeroizing::new(
+            base64::engine::general_purpose::STANDARD.encode(secret.as_slice()),
+        ))
     }
 
     /// The key's public id.
@@ -138,12 +165,12 @@ impl Key {
     }
 }
 
-fn random_secret() -> Zeroizing<[u8; 32]> {
+fn random_secret() -> Result<Zeroizing<[u8; 32]>, SealError> {
     let mut secret = Zeroizing::new([0u8; 32]);
     rand::rngs::SysRng
         .try_fill_bytes(secret.as_mut_slice())
-        .expect("the operating system's random number generator failed");
-    secret
+        .map_err(|_| SealError::RandomUnavailable)?;
+    Ok(secret)
 }
 
 impl PartialEq for Key {

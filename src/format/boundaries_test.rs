@@ -3,6 +3,7 @@
 //! the reverse) fails a test.
 
 use super::*;
+use crate::keys::Key;
 
 const NOW: u64 = 1_700_000_000;
 const LEEWAY: u64 = 60;
@@ -11,9 +12,9 @@ const LIFETIME: u64 = 86_400;
 
 fn codec() -> SessionCodec {
     SessionCodec::new(Keyring::single(Key::from_bytes(&[3; 32]).unwrap()), "s")
-        .with_clock_leeway(Duration::from_secs(LEEWAY))
-        .with_absolute_lifetime(Some(Duration::from_secs(LIFETIME)))
-        .with_max_idle(Some(Duration::from_secs(IDLE)))
+        .clock_leeway(Duration::from_secs(LEEWAY))
+        .absolute_lifetime(Some(Duration::from_secs(LIFETIME)))
+        .max_idle(Some(Duration::from_secs(IDLE)))
 }
 
 #[test]
@@ -84,7 +85,7 @@ fn check_times_table() {
 
 #[test]
 fn without_a_maximum_idle_the_sealed_expiry_is_trusted() {
-    let codec = codec().with_max_idle(None);
+    let codec = codec().max_idle(None);
     assert_eq!(codec.check_times(NOW, NOW + 10 * LIFETIME, NOW), Ok(()));
 }
 
@@ -93,7 +94,7 @@ fn without_a_maximum_idle_the_sealed_expiry_is_trusted() {
 #[test]
 fn a_body_of_exactly_the_threshold_is_compressed_and_one_byte_less_is_not() {
     let threshold = 200;
-    let codec = codec().with_compression(Compression::Above(threshold));
+    let codec = codec().compression(Compression::Above(threshold));
     // `{"k":"aaaa…"}` is 8 bytes of JSON around the string.
     let body = |len: usize| {
         let mut data = SessionData::new();
@@ -112,7 +113,7 @@ fn a_body_of_exactly_the_threshold_is_compressed_and_one_byte_less_is_not() {
 /// is stored uncompressed (no inflate cost on every open for nothing).
 #[test]
 fn compression_that_saves_nothing_is_not_kept() {
-    let codec = codec().with_compression(Compression::Above(0));
+    let codec = codec().compression(Compression::Above(0));
     // Search deterministic bodies for one DEFLATE makes exactly as long, and
     // one it makes one byte shorter.
     let (mut equal, mut shorter) = (None, None);
@@ -129,7 +130,7 @@ fn compression_that_saves_nothing_is_not_kept() {
             let mut data = SessionData::new();
             data.insert("k", &text).unwrap();
             let json = data.to_json();
-            let packed = compress::deflate(json.as_bytes()).len();
+            let packed = deflate::deflate(json.as_bytes()).len();
             if packed == json.len() && equal.is_none() {
                 equal = Some(data);
             } else if packed + 1 == json.len() && shorter.is_none() {
@@ -148,4 +149,20 @@ fn compression_that_saves_nothing_is_not_kept() {
         FLAG_DEFLATE,
         "one byte shorter"
     );
+}
+
+/// The longest value that could hold a body within the limit is refused
+/// one character later, by its length alone (before decoding).
+#[test]
+fn the_value_length_limit_is_exact() {
+    let codec = SessionCodec::new(Keyring::single(Key::from_bytes(&[3; 32]).unwrap()), "s");
+    // ⌈4 × (62 + 65,536) / 3⌉: the figure SECURITY.md (G5) states.
+    assert_eq!(codec.max_value_len(), 87_464);
+    let at_limit = "A".repeat(87_464);
+    assert_ne!(
+        codec.open(&at_limit, NOW).err(),
+        Some(RejectReason::TooLarge)
+    );
+    let over = "A".repeat(87_465);
+    assert_eq!(codec.open(&over, NOW).err(), Some(RejectReason::TooLarge));
 }

@@ -1,14 +1,18 @@
 //! Wire format v1: sealing a session into a cookie value and opening it again.
 //!
-//! This module is the normative description of what the crate writes and
-//! accepts. Another implementation (Python, Go, Node…) that follows it reads
-//! and writes the same cookies; `tests/vectors/vectors-v1.json`, made by an
-//! independent implementation, pins it down byte for byte.
+//! This module's documentation is the normative description of what the
+//! crate writes and accepts — the only one: `tests/vectors/` points here.
+//! Another implementation (Python, Go, Node…) that follows it reads and
+//! writes the same cookies; `tests/vectors/vectors-v1.json`, made by an
+//! independent implementation, pins it down byte for byte. The byte layout,
+//! each offset named once, is in `src/format/v1.rs`.
 //!
 //! # Notation
 //! `||` concatenates, integers are unsigned big-endian, strings are UTF-8.
 //! HKDF is RFC 5869 with SHA-256, AES-256-GCM is NIST SP 800-38D with a
-//! 96-bit nonce and a 128-bit tag, base64url is RFC 4648 §5 *without padding*.
+//! 96-bit nonce and a 128-bit tag, base64url is RFC 4648 §5 *without padding*:
+//! decoders reject `=`, any character outside the URL-safe alphabet, and
+//! non-canonical encodings (unused trailing bits must be zero).
 //!
 //! # Keys
 //! A key is 32 to 64 random bytes. Once per key, at start-up:
@@ -26,7 +30,9 @@
 //! N      = 24 fresh random bytes (from the operating system's CSPRNG)
 //! header = 0x01 || key_id || N                                       (29 bytes)
 //! MK     = HKDF-Expand(PRK, "client-session/v1 message-key" || N[0..12], 32 bytes)
-//! flags  = 0x01 if the body is raw-DEFLATE compressed, else 0x00
+//! body   = the session as compact JSON (an object), UTF-8
+//! flags  = 0x01 if the body is raw DEFLATE (RFC 1951, no zlib or gzip
+//!          header), else 0x00; all other bits are zero
 //! P      = flags || created_at (8) || expires_at (8) || body or DEFLATE(body)
 //! C || T = AES-256-GCM(key = MK, nonce = N[12..24], aad = header || ctx, P)
 //! value  = base64url(header || C || T)
@@ -46,7 +52,10 @@
 //!
 //! # Opening
 //! A value is rejected — the request simply has no session — at the first
-//! failing step, with a coarse [`RejectReason`]:
+//! failing step, with a coarse [`RejectReason`]; a reader never panics,
+//! never allocates without bound and never answers 5xx because of a cookie.
+//! The leeway (60 s), body limit (64 KiB) and lifetimes are configuration
+//! ([`crate::defaults`]):
 //!
 //! 1. strict base64url (no `=`, URL-safe alphabet only, unused trailing bits
 //!    zero) of at least 62 bytes (29 header + 17 + 16 tag) → [`Malformed`](RejectReason::Malformed);
@@ -71,42 +80,21 @@
 
 use std::time::Duration;
 
-use aes_gcm::aead::{AeadInOut as _, KeyInit as _};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64_simd::URL_SAFE_NO_PAD;
 use rand::TryRng as _;
 
-use crate::compress::{self, InflateError};
+use self::deflate::InflateError;
+use self::v1::{FLAG_DEFLATE, HEADER_LEN, MIN_SEALED_LEN, NONCE_LEN, PREFIX_LEN, Prefix, TAG_LEN};
 use crate::data::SessionData;
+use crate::defaults;
 use crate::error::{RejectReason, SealError};
-use crate::key::{Key, KeyId};
-use crate::keyring::Keyring;
+use crate::keys::Keyring;
 
-/// The version byte of this format.
-pub const VERSION: u8 = 0x01;
-/// Bytes of header: version, key id, 24-byte nonce.
-const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
-const NONCE_LEN: usize = 24;
-/// Bytes of flags and the two timestamps at the start of the plaintext.
-const PREFIX_LEN: usize = 1 + 8 + 8;
-const TAG_LEN: usize = 16;
-/// The smallest possible sealed value, decoded: an empty body.
-const MIN_SEALED_LEN: usize = HEADER_LEN + PREFIX_LEN + TAG_LEN;
-const FLAG_DEFLATE: u8 = 0x01;
+mod deflate;
+mod v1;
 
-/// Default largest session body, uncompressed: 64 KiB.
-pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-/// Default tolerance for clocks of different servers: 60 s.
-pub const DEFAULT_CLOCK_LEEWAY: Duration = Duration::from_secs(60);
-/// Default size from which a body is offered to DEFLATE: 1 KiB of JSON.
-///
-/// Measured (BENCHMARKS.md, "Compression threshold"): DEFLATE adds about
-/// 13–17 µs to a seal and 6–8 µs to *every* open of a compressed body, almost
-/// all of it fixed set-up cost, several times the rest of the session's
-/// cost. Session JSON of 256 bytes saves about 100–125 cookie bytes, 512 bytes
-/// about 300–400, 1 KiB about 750–1,500 (and keeps larger sessions in one
-/// cookie). From 1 KiB the bytes saved on every request pay for the CPU.
-pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
+/// The version byte of the format this crate seals.
+pub const VERSION: u8 = v1::VERSION;
 
 /// Whether bodies are compressed before sealing.
 ///
@@ -125,7 +113,7 @@ pub enum Compression {
 
 impl Default for Compression {
     fn default() -> Self {
-        Compression::Above(DEFAULT_COMPRESSION_THRESHOLD)
+        Compression::Above(defaults::COMPRESSION_THRESHOLD)
     }
 }
 
@@ -209,8 +197,8 @@ impl SessionCodec {
         SessionCodec {
             keyring,
             context: context.into().into_bytes().into_boxed_slice(),
-            body_limit: DEFAULT_BODY_LIMIT,
-            leeway: DEFAULT_CLOCK_LEEWAY.as_secs(),
+            body_limit: defaults::BODY_LIMIT,
+            leeway: defaults::CLOCK_LEEWAY.as_secs(),
             absolute_lifetime: None,
             max_idle: None,
             compression: Compression::default(),
@@ -219,21 +207,21 @@ impl SessionCodec {
 
     /// Largest accepted body, uncompressed, in bytes (default 64 KiB).
     #[must_use]
-    pub fn with_body_limit(mut self, bytes: usize) -> SessionCodec {
+    pub fn body_limit(mut self, bytes: usize) -> SessionCodec {
         self.body_limit = bytes;
         self
     }
 
     /// How far in the future `created_at` may be, for clock skew between servers (default 60 s).
     #[must_use]
-    pub fn with_clock_leeway(mut self, leeway: Duration) -> SessionCodec {
+    pub fn clock_leeway(mut self, leeway: Duration) -> SessionCodec {
         self.leeway = leeway.as_secs();
         self
     }
 
     /// Rejects sessions older than `lifetime` since `created_at`, however often renewed.
     #[must_use]
-    pub fn with_absolute_lifetime(mut self, lifetime: Option<Duration>) -> SessionCodec {
+    pub fn absolute_lifetime(mut self, lifetime: Option<Duration>) -> SessionCodec {
         self.absolute_lifetime = lifetime.map(|d| d.as_secs());
         self
     }
@@ -245,14 +233,14 @@ impl SessionCodec {
     /// does not open. `None` (the codec's default) trusts the sealed
     /// `expires_at`; the layer sets its idle timeout here.
     #[must_use]
-    pub fn with_max_idle(mut self, idle: Option<Duration>) -> SessionCodec {
+    pub fn max_idle(mut self, idle: Option<Duration>) -> SessionCodec {
         self.max_idle = idle.map(|d| d.as_secs());
         self
     }
 
     /// When to compress (default: bodies from 1 KiB, when it helps).
     #[must_use]
-    pub fn with_compression(mut self, compression: Compression) -> SessionCodec {
+    pub fn compression(mut self, compression: Compression) -> SessionCodec {
         self.compression = compression;
         self
     }
@@ -284,14 +272,7 @@ impl SessionCodec {
         rand::rngs::SysRng
             .try_fill_bytes(&mut nonce)
             .map_err(|_| SealError::RandomUnavailable)?;
-        Ok(seal_with_nonce(
-            self.keyring.primary(),
-            &self.context,
-            &nonce,
-            created_at,
-            expires_at,
-            body,
-        ))
+        Ok(self.seal_with_nonce(&nonce, created_at, expires_at, body))
     }
 
     /// The length in bytes of the value [`seal`](Self::seal) would return for `data`.
@@ -321,7 +302,7 @@ impl SessionCodec {
         if let Compression::Above(threshold) = self.compression
             && json_len >= threshold
         {
-            let packed = compress::deflate(&buffer[start..]);
+            let packed = deflate::deflate(&buffer[start..]);
             if packed.len() < json_len {
                 buffer.truncate(start);
                 buffer.extend_from_slice(&packed);
@@ -346,38 +327,18 @@ impl SessionCodec {
         if sealed.len() < MIN_SEALED_LEN {
             return Err(RejectReason::Malformed);
         }
-        if sealed[0] != VERSION {
+        if sealed[0] != v1::VERSION {
             return Err(RejectReason::UnsupportedVersion);
         }
-        let key_id = KeyId::from_bytes(sealed[1..5].try_into().expect("4 bytes"));
-        let (key_index, key) = self.keyring.find(key_id).ok_or(RejectReason::UnknownKey)?;
-
-        let (header, rest) = sealed.split_at_mut(HEADER_LEN);
-        let (ciphertext, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        with_aad(header, &self.context, |aad| {
-            cipher(key, &header[5..17])
-                .decrypt_inout_detached(
-                    nonce_of(header),
-                    aad,
-                    ciphertext.into(),
-                    <&Tag>::try_from(&*tag).expect("16 bytes"),
-                )
-                .map_err(|_| RejectReason::Unauthenticated)
-        })?;
-
-        let body_end = sealed.len() - TAG_LEN;
-        let plaintext = &sealed[HEADER_LEN..body_end];
-        let flags = plaintext[0];
-        if flags & !FLAG_DEFLATE != 0 {
+        let (key_index, prefix) = v1::authenticate(&self.keyring, &self.context, &mut sealed)?;
+        if prefix.flags & !FLAG_DEFLATE != 0 {
             return Err(RejectReason::InvalidBody);
         }
-        let created_at = u64::from_be_bytes(plaintext[1..9].try_into().expect("8 bytes"));
-        let expires_at = u64::from_be_bytes(plaintext[9..17].try_into().expect("8 bytes"));
-        self.check_times(created_at, expires_at, now)?;
+        self.check_times(prefix.created_at, prefix.expires_at, now)?;
 
-        let stored = &plaintext[PREFIX_LEN..];
-        let body = if flags & FLAG_DEFLATE != 0 {
-            compress::inflate(stored, self.body_limit).map_err(|err| match err {
+        let stored = v1::body_range(sealed.len());
+        let body = if prefix.flags & FLAG_DEFLATE != 0 {
+            deflate::inflate(&sealed[stored], self.body_limit).map_err(|err| match err {
                 InflateError::TooLarge => RejectReason::TooLarge,
                 InflateError::Invalid => RejectReason::InvalidBody,
             })?
@@ -385,17 +346,28 @@ impl SessionCodec {
             return Err(RejectReason::TooLarge);
         } else {
             // The body becomes the session's buffer: no copy, no allocation.
-            sealed.truncate(body_end);
-            sealed.drain(..HEADER_LEN + PREFIX_LEN);
+            sealed.truncate(stored.end);
+            sealed.drain(..stored.start);
             sealed
         };
         let data = SessionData::from_json_vec(body).ok_or(RejectReason::InvalidBody)?;
         Ok(OpenedSession {
             data,
-            created_at,
-            expires_at,
+            created_at: prefix.created_at,
+            expires_at: prefix.expires_at,
             key_index,
         })
+    }
+
+    /// The idle timeout in seconds (`u64::MAX` when the codec has none: the
+    /// layer always sets one).
+    pub(crate) fn idle_timeout(&self) -> u64 {
+        self.max_idle.unwrap_or(u64::MAX)
+    }
+
+    /// The absolute lifetime in seconds, if any.
+    pub(crate) fn lifetime(&self) -> Option<u64> {
+        self.absolute_lifetime
     }
 
     /// The longest value that could hold a body within the limit.
@@ -446,6 +418,32 @@ struct EncodedBody {
     buffer: Vec<u8>,
 }
 
+impl SessionCodec {
+    /// Seals an encoded body with a given nonce. Only [`SessionCodec::seal`]
+    /// (with a fresh nonce from the OS) and the crate's own test-vector
+    /// tests choose the nonce.
+    fn seal_with_nonce(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        created_at: u64,
+        expires_at: u64,
+        body: EncodedBody,
+    ) -> String {
+        let prefix = Prefix {
+            flags: body.flags,
+            created_at,
+            expires_at,
+        };
+        v1::seal(
+            self.keyring.primary(),
+            &self.context,
+            nonce,
+            prefix,
+            body.buffer,
+        )
+    }
+}
+
 impl EncodedBody {
     /// An uncompressed body, as the test vectors give it.
     #[cfg(test)]
@@ -456,68 +454,12 @@ impl EncodedBody {
     }
 }
 
-/// Seals an encoded body with a given nonce. Crate-private: only
-/// [`SessionCodec::seal`] (with a fresh random nonce) and the crate's own
-/// test-vector tests may choose the nonce.
-fn seal_with_nonce(
-    key: &Key,
-    context: &[u8],
-    nonce: &[u8; NONCE_LEN],
-    created_at: u64,
-    expires_at: u64,
-    body: EncodedBody,
-) -> String {
-    let mut sealed = body.buffer;
-    sealed[0] = VERSION;
-    sealed[1..5].copy_from_slice(&key.id().to_bytes());
-    sealed[5..HEADER_LEN].copy_from_slice(nonce);
-    sealed[HEADER_LEN] = body.flags;
-    sealed[HEADER_LEN + 1..HEADER_LEN + 9].copy_from_slice(&created_at.to_be_bytes());
-    sealed[HEADER_LEN + 9..HEADER_LEN + PREFIX_LEN].copy_from_slice(&expires_at.to_be_bytes());
-
-    let (header, plaintext) = sealed.split_at_mut(HEADER_LEN);
-    let tag = with_aad(header, context, |aad| {
-        cipher(key, &header[5..17])
-            .encrypt_inout_detached(nonce_of(header), aad, plaintext.into())
-            .expect("a session body is far below GCM's 64 GiB message limit")
-    });
-    sealed.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode_to_string(&sealed)
-}
-
-/// The per-cookie cipher, keyed with the message key derived from `kdf_nonce`.
-fn cipher(key: &Key, kdf_nonce: &[u8]) -> Aes256Gcm {
-    let message_key = key.message_key(kdf_nonce);
-    Aes256Gcm::new((&*message_key).into())
-}
-
-fn nonce_of(header: &[u8]) -> &Nonce<aes_gcm::aead::consts::U12> {
-    <&Nonce<_>>::try_from(&header[17..HEADER_LEN]).expect("12 bytes")
-}
-
-/// Runs `f` with `header || context` as one slice, on the stack when it fits.
-fn with_aad<R>(header: &[u8], context: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-    const STACK: usize = 128;
-    let len = header.len() + context.len();
-    if len <= STACK {
-        let mut aad = [0u8; STACK];
-        aad[..header.len()].copy_from_slice(header);
-        aad[header.len()..len].copy_from_slice(context);
-        f(&aad[..len])
-    } else {
-        f(&[header, context].concat())
-    }
-}
-
 /// Length of unpadded base64 for `n` bytes (saturating: limits may be huge).
 const fn encoded_len(n: usize) -> usize {
     n.saturating_mul(4).div_ceil(3)
 }
 
 #[cfg(test)]
-#[path = "format_vectors.rs"]
-mod format_vectors;
-
+mod boundaries_test;
 #[cfg(test)]
-#[path = "format_boundaries.rs"]
-mod format_boundaries;
+mod vectors_test;
