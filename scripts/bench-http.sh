@@ -18,7 +18,7 @@
 #                            (default 1 with BENCH_QUICK)
 #   BENCH_SERVER_CPU=0       CPU the servers are pinned to (taskset -c)
 #   BENCH_CLIENT_CPU=1       CPU wrk is pinned to
-#   BENCH_PORT_BASE=18081    first of 8 consecutive ports on 127.0.0.1
+#   BENCH_PORT_BASE=18081    first of 6 consecutive ports on 127.0.0.1
 #   BENCH_NICE=-20           priority of servers and wrk when run as root (0: leave
 #                            as is), so that other work on a shared machine
 #                            (compilers, tests) yields the two CPUs while a row runs.

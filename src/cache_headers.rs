@@ -11,7 +11,9 @@
 //!   `Cache-Control: private`. A handler's `no-store` or bare `private` is
 //!   kept as it is (already at least as strict); its `public` and
 //!   `s-maxage` are removed, with a warning, and its other directives
-//!   (`max-age`, `no-cache`, …) kept after `private`;
+//!   (`max-age`, `no-cache`, …) kept after `private`; the headers CDNs obey
+//!   before `Cache-Control` (`CDN-Cache-Control`, `Surrogate-Control`,
+//!   `Cloudflare-CDN-Cache-Control`) are removed from such a response;
 //! * a response whose handler read or changed the session gets
 //!   `Vary: Cookie`, merged into the handler's `Vary` (not repeated, and
 //!   not added next to `*`, which already varies on everything).
@@ -45,7 +47,22 @@ pub(crate) fn protect(headers: &mut HeaderMap, exposure: Exposure) -> Option<Str
     removed
 }
 
+/// Headers that shared caches obey before `Cache-Control` (RFC 9213
+/// `CDN-Cache-Control`, and the vendors' forms): on a private response they
+/// would let a CDN store it anyway, so they are removed.
+const TARGETED_CACHE_CONTROL: [&str; 3] = [
+    "cdn-cache-control",
+    "cloudflare-cdn-cache-control",
+    "surrogate-control",
+];
+
 fn make_private(headers: &mut HeaderMap) -> Option<String> {
+    let mut removed: Vec<String> = Vec::new();
+    for name in TARGETED_CACHE_CONTROL {
+        if headers.remove(name).is_some() {
+            removed.push(name.to_owned());
+        }
+    }
     let joined = joined(headers, &CACHE_CONTROL);
     let directives = split_directives(&joined);
     let is = |d: &str, name: &str| directive_name(d).eq_ignore_ascii_case(name);
@@ -53,23 +70,27 @@ fn make_private(headers: &mut HeaderMap) -> Option<String> {
     let already = directives
         .iter()
         .any(|d| is(d, "no-store") || d.eq_ignore_ascii_case("private"));
-    if already {
-        return None;
+    if !already {
+        let (shared, kept): (Vec<&str>, Vec<&str>) = directives
+            .into_iter()
+            .partition(|d| is(d, "public") || is(d, "s-maxage") || is(d, "private"));
+        removed.extend(
+            shared
+                .into_iter()
+                .filter(|d| !is(d, "private"))
+                .map(str::to_owned),
+        );
+        let mut value = String::from("private");
+        for directive in kept {
+            value.push_str(", ");
+            value.push_str(directive);
+        }
+        // Built from directives of valid header values, joined by ", ".
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(CACHE_CONTROL, value);
+        }
     }
-    let (shared, kept): (Vec<&str>, Vec<&str>) = directives
-        .into_iter()
-        .partition(|d| is(d, "public") || is(d, "s-maxage") || is(d, "private"));
-    let overridden: Vec<&str> = shared.into_iter().filter(|d| !is(d, "private")).collect();
-    let mut value = String::from("private");
-    for directive in kept {
-        value.push_str(", ");
-        value.push_str(directive);
-    }
-    // Built from directives of valid header values, joined by ", ".
-    if let Ok(value) = HeaderValue::try_from(value) {
-        headers.insert(CACHE_CONTROL, value);
-    }
-    (!overridden.is_empty()).then(|| overridden.join(", "))
+    (!removed.is_empty()).then(|| removed.join(", "))
 }
 
 fn vary_on_cookie(headers: &mut HeaderMap) {
@@ -155,6 +176,8 @@ mod tests {
         expect_vary: Option<&'static str>,
         /// The handler's directives removed (and logged by the caller).
         expect_removed: Option<&'static str>,
+        /// CDN-targeted cache headers the handler set.
+        targeted: &'static [&'static str],
     }
 
     #[test]
@@ -168,6 +191,7 @@ mod tests {
                 expect_cache_control: Some("private"),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "no-store kept as is",
@@ -177,6 +201,7 @@ mod tests {
                 expect_cache_control: Some("no-store, max-age=0"),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "private kept as is (any case)",
@@ -186,6 +211,7 @@ mod tests {
                 expect_cache_control: Some("max-age=60, PRIVATE"),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "public and s-maxage removed, others kept",
@@ -195,6 +221,7 @@ mod tests {
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
                 expect_removed: Some("public, s-maxage=600"),
+                targeted: &[],
             },
             Row {
                 name: "private with field names is not private enough",
@@ -204,6 +231,7 @@ mod tests {
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "several Cache-Control lines read as one list",
@@ -213,6 +241,7 @@ mod tests {
                 expect_cache_control: Some("private, max-age=60"),
                 expect_vary: Some("Cookie"),
                 expect_removed: Some("public"),
+                targeted: &[],
             },
             Row {
                 name: "no-cache with a quoted list is one directive",
@@ -222,6 +251,7 @@ mod tests {
                 expect_cache_control: Some("private, no-cache=\"Set-Cookie, Foo\""),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "an escaped quote does not end the quoted string",
@@ -231,6 +261,7 @@ mod tests {
                 expect_cache_control: Some(r#"private, no-cache="a\", public, b", max-age=5"#),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "a backslash outside quotes escapes nothing",
@@ -240,6 +271,17 @@ mod tests {
                 expect_cache_control: Some(r"private, x\"),
                 expect_vary: Some("Cookie"),
                 expect_removed: Some("public"),
+                targeted: &[],
+            },
+            Row {
+                name: "CDN-targeted headers removed, even next to no-store",
+                exposure: PRIVATE,
+                cache_control: &["no-store"],
+                vary: &[],
+                expect_cache_control: Some("no-store"),
+                expect_vary: Some("Cookie"),
+                expect_removed: Some("cdn-cache-control, surrogate-control"),
+                targeted: &["cdn-cache-control", "surrogate-control"],
             },
             Row {
                 name: "Vary merged without duplicates",
@@ -249,6 +291,7 @@ mod tests {
                 expect_cache_control: Some("private"),
                 expect_vary: Some("Accept-Encoding, Origin, Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "Vary already names cookie",
@@ -258,6 +301,7 @@ mod tests {
                 expect_cache_control: Some("private"),
                 expect_vary: Some("accept-encoding, cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "Vary * respected",
@@ -267,6 +311,7 @@ mod tests {
                 expect_cache_control: Some("private"),
                 expect_vary: Some("*"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "anonymous read: Vary only, the handler's caching kept",
@@ -276,6 +321,7 @@ mod tests {
                 expect_cache_control: Some("public, max-age=60"),
                 expect_vary: Some("Cookie"),
                 expect_removed: None,
+                targeted: &[],
             },
             Row {
                 name: "untouched session: nothing added",
@@ -285,6 +331,7 @@ mod tests {
                 expect_cache_control: None,
                 expect_vary: None,
                 expect_removed: None,
+                targeted: &[],
             },
         ];
         for row in rows {
@@ -295,7 +342,17 @@ mod tests {
             for v in row.vary {
                 headers.append(VARY, HeaderValue::from_static(v));
             }
+            for name in row.targeted {
+                headers.insert(*name, HeaderValue::from_static("max-age=600"));
+            }
             let removed = protect(&mut headers, row.exposure);
+            for name in TARGETED_CACHE_CONTROL {
+                assert!(
+                    !row.exposure.private || !headers.contains_key(name),
+                    "{}: {name} left on a private response",
+                    row.name
+                );
+            }
             assert_eq!(
                 removed.as_deref(),
                 row.expect_removed,

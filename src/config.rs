@@ -33,8 +33,14 @@ pub struct SessionConfig {
     pub(crate) ephemeral: bool,
     pub(crate) max_cookie_bytes: usize,
     /// Derived from `max_cookie_bytes` and the name: how many chunks a
-    /// session within the byte cap can need, so readers refuse more.
+    /// session this configuration writes can need.
     pub(crate) max_chunks: usize,
+    /// How many chunks a request's cookie may have: as many as the longest
+    /// value the codec would open needs (bounded by the body limit), and
+    /// never fewer than this configuration writes. Independent of the write
+    /// cap, so lowering `max_cookie_bytes` does not log anyone out: their
+    /// larger cookie still opens (its renewal is skipped).
+    pub(crate) read_chunks: usize,
     pub(crate) clock: Arc<dyn Clock>,
     /// Whether responses get `Cache-Control: private` and `Vary: Cookie`
     /// (off only through [`SessionConfigBuilder::insecure_skip_cache_headers`]).
@@ -110,9 +116,11 @@ impl SessionConfig {
         self.max_cookie_bytes
     }
 
-    /// The largest number of cookies a session may be split into: as many
-    /// as a session within [`max_cookie_bytes`](Self::max_cookie_bytes) can
-    /// need under this cookie name. Readers refuse more before any lookup.
+    /// The largest number of cookies a session is split into when written:
+    /// as many as a session within [`max_cookie_bytes`](Self::max_cookie_bytes)
+    /// can need under this cookie name. Reading accepts as many chunks as
+    /// the longest value within the body limit needs (so a cookie written
+    /// under a larger cap still opens) and refuses more before any lookup.
     #[must_use]
     pub fn max_chunks(&self) -> usize {
         self.max_chunks
@@ -140,6 +148,7 @@ impl fmt::Debug for SessionConfig {
             .field("ephemeral", &self.ephemeral)
             .field("max_cookie_bytes", &self.max_cookie_bytes)
             .field("max_chunks", &self.max_chunks)
+            .field("read_chunks", &self.read_chunks)
             .field("cache_headers", &self.cache_headers)
             .finish_non_exhaustive()
     }
@@ -349,7 +358,11 @@ impl SessionConfigBuilder {
             .absolute_lifetime(self.absolute_lifetime)
             .max_idle(Some(self.idle_timeout))
             .compression(self.compression);
+        let read_chunks = chunk::chunk_count(cookie.name().len(), codec.max_value_len())
+            .max(max_chunks)
+            .min(MAX_CHUNKS);
         Ok(SessionConfig {
+            read_chunks,
             codec,
             cookie,
             renew_fraction: self.renew_fraction,
@@ -516,6 +529,21 @@ mod tests {
         }
     }
 
+    /// The byte cap's range, at both edges: 256 bytes, and as many bytes as
+    /// 64 cookies hold under the default name (the message says how many).
+    #[test]
+    fn the_byte_cap_is_accepted_exactly_within_its_range() {
+        let built = |bytes| builder().max_cookie_bytes(bytes).build();
+        assert!(built(256).is_ok());
+        assert!(built(255).is_err());
+        assert_eq!(built(260_992).unwrap().max_chunks(), 64);
+        let err = built(260_993).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "max cookie bytes: must be between 256 and 260992 (64 cookies)"
+        );
+    }
+
     /// The chunk cap follows the byte cap: one knob, no way to disagree.
     #[test]
     fn the_chunk_cap_is_derived_from_the_byte_cap() {
@@ -530,6 +558,10 @@ mod tests {
         assert_eq!(chunks(4_000), 1);
         assert_eq!(chunks(4 * 4096), 5);
         let config = builder().build().unwrap();
+        // Reading is bounded by the body limit, not by the write cap.
+        assert_eq!(config.read_chunks, 22);
+        let lowered = builder().max_cookie_bytes(4_000).build().unwrap();
+        assert_eq!((lowered.max_chunks(), lowered.read_chunks), (1, 22));
         let within = config.cookie_size(7_100);
         assert!(within.fits && within.chunks == 2, "{within:?}");
         let over = config.cookie_size(7_200);

@@ -214,6 +214,7 @@ impl SessionCookie {
             let _ = write!(header, "; Max-Age={seconds}");
         }
         header.push_str(&self.attributes);
+        debug_assert_eq!(header.len(), header.capacity(), "the capacity is exact");
         HeaderValue::try_from(header)
             .expect("names and attributes are validated tokens, values base64url")
     }

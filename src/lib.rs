@@ -69,7 +69,10 @@
 //! session the request carried (every chunk is expired), when the cookie was
 //! sealed by a key other than the primary, or when a session that was read
 //! has less than the renewal fraction of its idle window left. A handler
-//! that never touches the session costs no decryption.
+//! that never touches the session costs no decryption. A 5xx response saves
+//! and renews nothing but still expires a destroyed session; a renewal or
+//! re-seal that no longer fits the size cap is skipped (only a change the
+//! handler made answers 500). The whole rule is `src/policy.rs`.
 //!
 //! # Security model
 //! In short (SECURITY.md has the full threat model, each claim with its test):
@@ -81,7 +84,11 @@
 //!   replayed until it expires: logout deletes the browser's copy, not
 //!   others. Keep idle timeouts short, call [`Session::regenerate`] at login.
 //! * Every failure to open a cookie is "no session" for the request, with a
-//!   coarse [`RejectReason`] in a debug log — no oracle for an attacker.
+//!   coarse [`RejectReason`] in a debug log (a warning for two cookies of
+//!   the session's name: cookie tossing) — no oracle for an attacker.
+//! * Secure defaults: a `__Host-` cookie name, `Cache-Control: private` and
+//!   `Vary: Cookie` on responses that carry or show a session, nonces from
+//!   the operating system, key mistakes refused at start-up.
 //! * Keys never print (`Debug` shows the public [`KeyId`] only), compare in
 //!   constant time and are zeroized on drop. `unsafe` is forbidden.
 //! * Nothing is kept after a request: no cache of cookies or decrypted

@@ -55,11 +55,7 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
     let pending = match incoming.value {
         // Refused before copying: the copy would be as large as the header.
         Some(Ok(value)) if value.len() > config.codec.max_value_len() => {
-            tracing::debug!(
-                reason = "too_large",
-                "session cookie rejected; request has no session"
-            );
-            None
+            Some(PendingCookie::Rejected(RejectReason::TooLarge))
         }
         Some(Ok(Cow::Borrowed(value))) => Some(match only_header {
             Some(header) => {
@@ -73,22 +69,9 @@ fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
             None => PendingCookie::Joined(value.to_owned()),
         }),
         Some(Ok(Cow::Owned(joined))) => Some(PendingCookie::Joined(joined)),
-        Some(Err(RejectReason::Duplicate)) => {
-            tracing::warn!(
-                reason = RejectReason::Duplicate.as_str(),
-                cookie = config.cookie_name(),
-                "two session cookies of one name in one request (possible cookie tossing \
-                 from a sibling domain); neither is used, the request has no session"
-            );
-            None
-        }
-        Some(Err(reason)) => {
-            tracing::debug!(
-                reason = reason.as_str(),
-                "session cookie rejected; request has no session"
-            );
-            None
-        }
+        // Logged when the handler first touches the session, like every
+        // rejection: a route that never looks at it logs nothing.
+        Some(Err(reason)) => Some(PendingCookie::Rejected(reason)),
         None => None,
     };
     Session::for_request(config, pending, had_cookie, incoming.highest_chunk)
@@ -112,7 +95,7 @@ fn read_cookie<'h>(
         ),
         // One Cookie header (HTTP/1.1, and most HTTP/2 clients): no allocation.
         (Some(only), None) => (
-            chunk::read(std::iter::once(only.as_bytes()), name, config.max_chunks),
+            chunk::read(std::iter::once(only.as_bytes()), name, config.read_chunks),
             Some(only),
         ),
         _ => {
@@ -122,7 +105,7 @@ fn read_cookie<'h>(
                 .map(HeaderValue::as_bytes)
                 .collect();
             (
-                chunk::read(all.iter().copied(), name, config.max_chunks),
+                chunk::read(all.iter().copied(), name, config.read_chunks),
                 None,
             )
         }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{CookieSize, SessionConfig};
 use crate::data::SessionData;
-use crate::error::{SealError, ValueError};
+use crate::error::{RejectReason, SealError, ValueError};
 use crate::policy::{self, Brought, Did, Lifetimes, Opened, Plan};
 
 /// The session of the current request.
@@ -102,18 +102,23 @@ pub(crate) enum PendingCookie {
     },
     /// Chunks joined into one string.
     Joined(String),
+    /// Refused before opening (duplicate, broken chunks, too long): only
+    /// the reason is kept, to be logged if the handler touches the session.
+    Rejected(RejectReason),
 }
 
 impl PendingCookie {
-    fn as_str(&self) -> &str {
+    /// The value to open, or why there is none.
+    fn value(&self) -> Result<&str, RejectReason> {
         match self {
             // `chunk::read` checked this range is UTF-8, so this never gives "".
             // (The lint mistakes `HeaderValue::as_bytes` for `str::as_bytes`.)
             #[allow(clippy::string_from_utf8_as_bytes)]
             PendingCookie::InHeader { header, start, end } => {
-                std::str::from_utf8(&header.as_bytes()[*start..*end]).unwrap_or("")
+                Ok(std::str::from_utf8(&header.as_bytes()[*start..*end]).unwrap_or(""))
             }
-            PendingCookie::Joined(value) => value,
+            PendingCookie::Joined(value) => Ok(value),
+            PendingCookie::Rejected(reason) => Err(*reason),
         }
     }
 }
@@ -164,6 +169,12 @@ impl Session {
             ..state.did
         };
         let plan = policy::plan(state.brought, did, status, lifetimes, state.now);
+        if status.is_server_error() && did.changed && plan != Plan::Expire {
+            tracing::debug!(
+                status = status.as_u16(),
+                "session changes not saved: the response is a server error"
+            );
+        }
         let sealed: Option<Result<String, SealError>> = match plan {
             Plan::Seal(seal) => Some(config.codec.seal(
                 &state.data,
@@ -379,7 +390,10 @@ impl State {
         let Some(value) = self.pending.take() else {
             return;
         };
-        match self.config.codec.open(value.as_str(), self.now) {
+        let opened = value
+            .value()
+            .and_then(|value| self.config.codec.open(value, self.now));
+        match opened {
             Ok(session) => {
                 self.brought.opened = Some(Opened {
                     created_at: session.created_at(),
@@ -388,12 +402,17 @@ impl State {
                 });
                 self.data = session.into_data();
             }
-            Err(reason) => {
-                tracing::debug!(
-                    reason = reason.as_str(),
-                    "session cookie rejected; request has no session"
-                );
-            }
+            // Two cookies of the name never come from a well-behaved browser.
+            Err(RejectReason::Duplicate) => tracing::warn!(
+                reason = RejectReason::Duplicate.as_str(),
+                cookie = self.config.cookie_name(),
+                "two session cookies of one name in one request (possible cookie tossing \
+                 from a sibling domain); neither is used, the request has no session"
+            ),
+            Err(reason) => tracing::debug!(
+                reason = reason.as_str(),
+                "session cookie rejected; request has no session"
+            ),
         }
     }
 }

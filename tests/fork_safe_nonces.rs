@@ -7,8 +7,8 @@
 //! GHASH key, and with it forgery. The codec takes every nonce from the
 //! operating system instead.
 //!
-//! Its own test binary with one test: `fork` in a process with other test
-//! threads running could copy a lock they hold.
+//! Its own test binary with one test, so no other test runs while it forks:
+//! the process then has libtest's main thread, waiting, and this test's.
 #![allow(unsafe_code)] // fork(2) and _exit(2); nothing else
 
 use std::io::{Read as _, Write as _};
@@ -42,9 +42,10 @@ fn parent_and_child_seal_with_different_nonces_after_fork() {
     let before = seal(&codec);
     let (mut parent_end, mut child_end) = UnixStream::pair().expect("socketpair");
 
-    // SAFETY: this binary runs one test, on one thread, so the child has no
-    // lock held by a thread that does not exist in it. The child seals,
-    // writes and leaves with `_exit`, running no destructor and no atexit hook.
+    // SAFETY: the only other thread is libtest's main thread, blocked waiting
+    // for this test, holding no lock the child needs (glibc's fork handlers
+    // reset malloc's; getrandom takes none). The child seals, writes and
+    // leaves with `_exit`, running no destructor and no atexit hook.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {

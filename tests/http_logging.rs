@@ -63,6 +63,8 @@ async fn logs_say_what_happened_and_nothing_secret() {
         logged.contains("cookie_bytes=") && logged.contains("max_cookie_bytes=7168"),
         "{logged}"
     );
+    // {"blob":"<9000 characters>","user":"alice"}: the exact JSON length.
+    assert!(logged.contains("body_bytes=9026"), "{logged}");
     assert!(
         !logged.contains("alice"),
         "no session values in logs: {logged}"
@@ -95,6 +97,14 @@ async fn logs_say_what_happened_and_nothing_secret() {
         logged.contains("DEBUG") && logged.contains("reason=\"unknown_key\""),
         "{logged}"
     );
+    // A rejected cookie is a client's doing: debug only, never a level an
+    // operator would be paged for (G4).
+    for level in ["ERROR", "WARN", "INFO"] {
+        assert!(
+            !logged.contains(level),
+            "a rejection logged at {level}: {logged}"
+        );
+    }
     assert!(
         !logged.contains("AfSGA_o"),
         "the cookie value is not logged: {logged}"

@@ -101,17 +101,43 @@ fn repeated_items(word: &str, count: usize) -> Value {
 }
 
 /// A cookie name and a value length: often uniform, often within a few bytes
-/// of filling one or more cookies exactly, where an off-by-one would show.
+/// of filling one or more cookies exactly, where an off-by-one would show —
+/// with one-digit chunk indices (up to 9 chunks) and two-digit ones (10 to
+/// 40 chunks, where the index takes one more byte).
 fn cookie_name_and_value_len() -> impl Strategy<Value = (String, usize)> {
     "[A-Za-z0-9!#$%&'*+^_`|~.-]{1,40}".prop_flat_map(|name| {
-        // `<name>.<i>=` or `<name>=<n>.` with a one-digit index: name + 3 bytes.
-        let part = MAX_COOKIE_PAIR_LEN - name.len() - 3;
+        // `<name>.<i>=` or `<name>=<n>.`: name + 2 bytes + the index's digits.
+        let part = |digits: usize| MAX_COOKIE_PAIR_LEN - name.len() - 2 - digits;
+        let (one_digit, two_digits) = (part(1), part(2));
         let len = prop_oneof![
             1usize..30_000,
-            (1usize..8, 0usize..8).prop_map(move |(parts, delta)| parts * part + delta - 4),
+            30_000usize..160_000,
+            (1usize..10, 0usize..8).prop_map(move |(parts, delta)| parts * one_digit + delta - 4),
+            (10usize..40, 0usize..8).prop_map(move |(parts, delta)| parts * two_digits + delta - 4),
         ];
         (Just(name), len)
     })
+}
+
+/// Contexts a value must not open under: anything, and above all the near
+/// misses of `session` (prefixes, extensions, case changes, chunk names,
+/// stray bytes).
+fn other_context() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        (1usize..7).prop_map(|n| "session"[..n].to_owned()),
+        "[a-zA-Z0-9._ -]{1,3}".prop_map(|tail| format!("session{tail}")),
+        "[a-zA-Z0-9._ -]{1,3}".prop_map(|head| format!("{head}session")),
+        (0usize..7).prop_map(|i| {
+            let mut name: Vec<char> = "session".chars().collect();
+            name[i] = name[i].to_ascii_uppercase();
+            name.into_iter().collect()
+        }),
+        Just("SESSION".to_owned()),
+        Just("__Host-session".to_owned()),
+        Just("session\0".to_owned()),
+    ]
+    .prop_filter("another context", |c| c != "session")
 }
 
 /// Timestamps that open at `now`: `created_at <= now < expires_at`.
@@ -190,6 +216,31 @@ proptest! {
         prop_assert!(default < off / 2, "default {default} bytes, off {off} bytes");
     }
 
+    /// SECURITY.md L2: with compression, two bodies of the same size seal to
+    /// different lengths when one compresses better — the cookie's length
+    /// tells about the content; without compression it tells only the size.
+    #[test]
+    fn compression_makes_the_length_depend_on_content_not_only_size(
+        len in 1_100usize..3_000,
+        seed in any::<u64>(),
+    ) {
+        let body = |text: &str| {
+            let mut data = SessionData::new();
+            data.insert("v", text).unwrap();
+            data
+        };
+        // Same size (neither string needs escaping), different content.
+        let (a, b) = (body(&"x".repeat(len)), body(&base64url_text(len, seed)));
+        prop_assert_eq!(a.to_json().len(), b.to_json().len(), "same size");
+        let on = codec(Compression::default());
+        prop_assert!(
+            on.sealed_len(&a).unwrap() < on.sealed_len(&b).unwrap(),
+            "compressed: the repetitive body seals shorter"
+        );
+        let off = codec(Compression::Off);
+        prop_assert_eq!(off.sealed_len(&a).unwrap(), off.sealed_len(&b).unwrap());
+    }
+
     #[test]
     fn a_value_sealed_by_the_second_key_of_a_ring_opens_with_index_1(
         object in json_object(),
@@ -210,7 +261,7 @@ proptest! {
 
     #[test]
     fn a_value_opens_only_under_its_own_context(
-        context in any::<String>().prop_filter("another context", |c| c != "session"),
+        context in other_context(),
     ) {
         let value = sealed_sample(&codec(Compression::default()));
         let other = SessionCodec::new(Keyring::single(KEY_0.clone()), context);

@@ -166,3 +166,46 @@ fn the_value_length_limit_is_exact() {
     let over = "A".repeat(87_465);
     assert_eq!(codec.open(&over, NOW).err(), Some(RejectReason::TooLarge));
 }
+
+/// Every seal draws a fresh nonce: two seals of the same session at the same
+/// instant share no nonce bytes position by position more than chance would.
+#[test]
+fn every_seal_has_its_own_nonce() {
+    let codec = codec();
+    let nonces: Vec<Vec<u8>> = (0..64)
+        .map(|_| {
+            let value = codec.seal(&SessionData::new(), NOW, NOW + 10).unwrap();
+            URL_SAFE_NO_PAD.decode_to_vec(value).unwrap()[5..29].to_vec()
+        })
+        .collect();
+    for (i, a) in nonces.iter().enumerate() {
+        for b in &nonces[i + 1..] {
+            assert_ne!(a, b, "two seals with the same nonce");
+            let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+            assert!(
+                same < 8,
+                "{same} of 24 nonce bytes equal: not independent draws"
+            );
+        }
+    }
+}
+
+/// The associated data `header || context` is built on the stack up to 128
+/// bytes and on the heap beyond: contexts on both sides of the edge (99 and
+/// 100 bytes after the 29-byte header) and a long one seal and open, and
+/// only under their own context.
+#[test]
+fn contexts_of_any_length_seal_and_open() {
+    for len in [0, 1, 98, 99, 100, 101, 300] {
+        let context = "c".repeat(len);
+        let codec = SessionCodec::new(Keyring::single(Key::from_bytes(&[3; 32]).unwrap()), context);
+        let value = codec.seal(&SessionData::new(), NOW, NOW + 10).unwrap();
+        assert!(codec.open(&value, NOW).is_ok(), "context of {len} bytes");
+        let other = SessionCodec::new(codec.keyring().clone(), "d".repeat(len.max(1)));
+        assert_eq!(
+            other.open(&value, NOW).err(),
+            Some(RejectReason::Unauthenticated),
+            "context of {len} bytes, opened under another"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
 
 /// DEFLATE level: 1 is the fastest; session bodies are small and the gain of
-/// higher levels on them is a few bytes (see BENCHMARKS.md).
+/// higher levels on them is a few bytes.
 const LEVEL: u8 = 1;
 
 /// Compresses `body` with raw DEFLATE.

@@ -210,20 +210,23 @@ fn decode_key(entry: &str) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 /// Whether a value that failed to open as a file can only be a path, and so
-/// may be shown in the error: no character a path would not have but a key
-/// list, a quoted key or a passphrase might, and a parent directory that
-/// exists here (other than `/`, which any value starting with `/` has).
+/// may be shown in the error: absolute, no character a path would not have
+/// but a key list, a quoted key or a passphrase might, and a parent
+/// directory that exists here (other than `/`, which any value starting
+/// with `/` has).
 fn can_only_be_a_path(value: &str) -> bool {
     let plain = !value.is_empty()
         && value.len() <= 4096
         && !value
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || ",;\"'#=".contains(c));
-    let parent = std::path::Path::new(value).parent();
+    // Absolute only: a relative "parent" may exist under any working
+    // directory (`tmp/<secret>` in a container running in `/`).
+    let path = std::path::Path::new(value);
+    let parent = path.parent();
     plain
-        && parent.is_some_and(|dir| {
-            !dir.as_os_str().is_empty() && dir != std::path::Path::new("/") && dir.is_dir()
-        })
+        && path.is_absolute()
+        && parent.is_some_and(|dir| dir != std::path::Path::new("/") && dir.is_dir())
 }
 
 /// Whether a value meant to be a path decodes as a plausible key, so that an
@@ -396,6 +399,11 @@ mod tests {
                 "a path into no existing directory",
                 "/run/no-such-dir/keys".to_owned(),
             ),
+            (
+                // Tests run in the crate's directory, where `src/` exists.
+                "a relative value whose parent exists",
+                "src/horse-battery-staple".to_owned(),
+            ),
         ];
         for (name, value) in shapes {
             let err = load(&[("SESSION_KEYS_FILE", &value)]).unwrap_err();
@@ -409,6 +417,35 @@ mod tests {
             for part in [K1, K2_URL_NO_PAD, &K1[..20], &K2_URL_NO_PAD[..20], "horse"] {
                 assert!(!shown.contains(part), "{name}: {part:?} shown: {shown}");
             }
+        }
+    }
+
+    /// The file variable's value is shown only when it is an absolute path
+    /// into an existing directory with no character a secret list, a quoted
+    /// key or a passphrase would have: each rule, one row.
+    #[test]
+    fn only_a_plain_absolute_path_into_an_existing_directory_is_shown() {
+        let dir = std::env::temp_dir();
+        let dir = dir.to_str().unwrap().trim_end_matches('/');
+        let long = format!("{dir}/{}", "a".repeat(5_000));
+        let rows: Vec<(&str, String, bool)> = vec![
+            ("plain", format!("{dir}/no-such-keys"), true),
+            ("empty", String::new(), false),
+            ("over 4096 bytes", long, false),
+            ("a comma", format!("{dir}/a,b"), false),
+            ("a semicolon", format!("{dir}/a;b"), false),
+            ("a quote", format!("{dir}/a\"b"), false),
+            ("an apostrophe", format!("{dir}/a'b"), false),
+            ("a hash", format!("{dir}/a#b"), false),
+            ("an equals sign", format!("{dir}/a=b"), false),
+            ("a space", format!("{dir}/a b"), false),
+            ("a control character", format!("{dir}/a\u{7}b"), false),
+            ("relative", "src/no-such-keys".to_owned(), false),
+            ("under the root only", "/no-such-keys".to_owned(), false),
+            ("no such directory", "/no/such/dir/keys".to_owned(), false),
+        ];
+        for (name, value, shown) in rows {
+            assert_eq!(can_only_be_a_path(&value), shown, "{name}: {value:?}");
         }
     }
 

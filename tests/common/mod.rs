@@ -36,6 +36,7 @@ pub fn test_app(config: SessionConfig) -> Router {
         .route("/get/{key}", routing::get(get_value))
         .route("/set/{key}", routing::post(set_value))
         .route("/remove/{key}", routing::post(remove_value))
+        .route("/take/{key}", routing::post(take_value))
         .route(
             "/clear",
             routing::post(|s: Session| async move { s.clear() }),
@@ -71,6 +72,13 @@ async fn set_value(session: Session, Path(key): Path<String>, body: String) -> S
     let value: Value = serde_json::from_str(&body).unwrap();
     session.insert(&key, &value).unwrap();
     StatusCode::NO_CONTENT
+}
+
+async fn take_value(session: Session, Path(key): Path<String>) -> impl IntoResponse {
+    match session.take::<Value>(&key) {
+        Some(value) => (StatusCode::OK, value.to_string()),
+        None => (StatusCode::NOT_FOUND, "none".to_owned()),
+    }
 }
 
 async fn remove_value(session: Session, Path(key): Path<String>) -> StatusCode {

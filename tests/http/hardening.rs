@@ -4,16 +4,14 @@
 //! sealed expiries that cannot outlive the idle timeout, and failures that
 //! do not punish legitimate users (5xx, renewals that no longer fit).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use client_session::{ManualClock, Session, SessionConfig, SessionConfigBuilder, SessionLayer};
-use common::*;
 
 const COOKIE: &str = "__Host-session";
 
@@ -139,7 +137,7 @@ async fn responses_that_carry_or_reveal_a_session_are_private_and_vary_on_cookie
         ),
         (
             "anonymous read: the handler's caching kept",
-            common::get(&client, format!("{url}/me")).await,
+            crate::common::get(&client, format!("{url}/me")).await,
             Some("public, max-age=60, s-maxage=600"),
             Some("Accept-Encoding, Cookie"),
         ),
@@ -326,6 +324,9 @@ async fn a_renewal_or_reseal_that_no_longer_fits_is_skipped_not_a_500() {
 
     let tight = || config(&clock).max_cookie_bytes(4_096);
     let lowered_cap = app_with(tight()).await;
+    // A cap under one cookie's worth: this server writes one cookie at most,
+    // yet still reads the two the browser holds.
+    let one_cookie_cap = app_with(config(&clock).max_cookie_bytes(4_000)).await;
     let rotated = app_with(
         SessionConfig::builder(ring(&[2, 1]))
             .clock(clock.clone())
@@ -335,7 +336,11 @@ async fn a_renewal_or_reseal_that_no_longer_fits_is_skipped_not_a_500() {
 
     // Renewal due.
     clock.advance(23 * 3600);
-    for (name, url) in [("lowered cap", &lowered_cap), ("new primary key", &rotated)] {
+    for (name, url) in [
+        ("lowered cap", &lowered_cap),
+        ("cap lowered under one cookie", &one_cookie_cap),
+        ("new primary key", &rotated),
+    ] {
         let read = get_with_cookie(&client, format!("{url}/meta"), &cookie).await;
         assert_eq!(read.status(), StatusCode::OK, "{name}");
         assert!(set_cookies(&read).is_empty(), "{name}: skipped");

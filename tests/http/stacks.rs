@@ -2,15 +2,13 @@
 //! over TCP, inside a `tower::ServiceBuilder`, and as an axum `Router::layer`
 //! with the `Session` extractor. Each test runs a real server on 127.0.0.1.
 
-mod common;
-
 use std::convert::Infallible;
 
+use crate::common::*;
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
 use client_session::{Session, SessionConfig, SessionLayer};
-use common::*;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};

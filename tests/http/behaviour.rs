@@ -2,14 +2,12 @@
 //! 127.0.0.1, a real HTTP client with a cookie store (reqwest), and hand-made
 //! `Cookie` headers where the test plays the attacker.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::{Compression, ManualClock, SessionConfig, SessionData};
-use common::*;
 use reqwest::StatusCode;
 
 const HOUR: u64 = 3600;
@@ -272,6 +270,12 @@ async fn renewal_happens_only_past_the_configured_fraction_of_the_idle_window() 
     );
     let meta = json(get(&client, format!("{url}/meta")).await).await;
     assert_eq!(meta["created_at"], NOW, "renewal keeps created_at");
+    // The read at 15 h renewed again (1 h of 10 left): 15 h + 10 h.
+    assert_eq!(
+        meta["expires_at"],
+        NOW + 25 * HOUR,
+        "renewal moves expires_at"
+    );
 }
 
 #[tokio::test]
@@ -341,9 +345,50 @@ async fn destroy_and_emptying_expire_the_cookie() {
         Some("0"),
         "empty session"
     );
+    // clear() empties the session but keeps its creation time: the cookie
+    // is expired too (nothing left to store).
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    send_post(&client, format!("{url}/set/cart"), "[1]").await;
+    let response = send_post(&client, format!("{url}/clear"), "").await;
+    assert_eq!(
+        attribute(&set_cookies(&response)[0], "Max-Age").as_deref(),
+        Some("0"),
+        "cleared session"
+    );
+    for key in ["user", "cart"] {
+        let gone = get(&client, format!("{url}/get/{key}")).await;
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{key} cleared");
+    }
+
     // Without a cookie there is nothing to expire.
     let response = send_post(&bare_client(), format!("{url}/destroy"), "").await;
     assert!(set_cookies(&response).is_empty());
+}
+
+/// `take` returns the value it removes; `remove` says whether there was one.
+#[tokio::test]
+async fn take_returns_the_value_and_removes_it() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/cart"), r#"["sku-1"]"#).await;
+    let taken = send_post(&client, format!("{url}/take/cart"), "").await;
+    assert_eq!(taken.text().await.unwrap(), r#"["sku-1"]"#);
+    let gone = get(&client, format!("{url}/get/cart")).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let again = send_post(&client, format!("{url}/take/cart"), "").await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
+
+/// A change over the body limit cannot be sealed: 500, not a lost change.
+#[tokio::test]
+async fn a_change_over_the_body_limit_answers_500() {
+    let url = app_with(config(&ManualClock::new(NOW)).body_limit(100)).await;
+    let client = browser();
+    let small = send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    assert_eq!(set_cookies(&small).len(), 1, "within the limit");
+    let big = send_post(&client, format!("{url}/grow/200"), "").await;
+    assert_eq!(big.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&big).is_empty());
 }
 
 #[tokio::test]
