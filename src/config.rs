@@ -393,6 +393,8 @@ mod tests {
         );
         assert_eq!(config.cookie_name(), "__Host-session");
         assert!(config.cache_headers);
+        assert_eq!(config.max_cookie_bytes(), 7 * 1024);
+        assert_eq!(config.max_chunks(), 2);
         assert_eq!(config.idle_timeout(), Duration::from_secs(86_400));
         assert_eq!(
             config.absolute_lifetime(),

@@ -111,3 +111,42 @@ fn read_cookie<'h>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::{Ready, ready};
+
+    use super::*;
+    use crate::keys::{Key, Keyring};
+
+    /// A service that is not ready: busy, then failed.
+    struct NotReady(Poll<Result<(), &'static str>>);
+
+    impl Service<Request<()>> for NotReady {
+        type Response = Response<()>;
+        type Error = &'static str;
+        type Future = Ready<Result<Response<()>, &'static str>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.0
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            ready(Ok(Response::new(())))
+        }
+    }
+
+    /// The layer is ready exactly when the service it wraps is (back-pressure
+    /// and errors pass through).
+    #[test]
+    fn readiness_is_the_inner_services() {
+        let config = SessionConfig::builder(Keyring::single(Key::from_bytes(&[4; 32]).unwrap()))
+            .build()
+            .unwrap();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
+            let mut service = SessionService::new(NotReady(inner), Arc::new(config.clone()));
+            assert_eq!(service.poll_ready(&mut cx), inner);
+        }
+    }
+}

@@ -233,6 +233,7 @@ fn rows() -> Vec<Row> {
 
     let mut oversize = b"session=".to_vec();
     oversize.extend(junk(100 * 1024, BASE64URL));
+    let oversize_again = oversize.clone();
 
     // A well-formed v1 header naming the ring's key, then garbage where the
     // ciphertext and the tag go.
@@ -275,7 +276,7 @@ fn rows() -> Vec<Row> {
             work: &[],
         },
         Row {
-            name: "chunk count 9999, over the cap of 2",
+            name: "chunk count 9999, over the reading cap",
             cookie_headers: vec![b"session=9999.xxx; session.1=yyy".to_vec()],
             config: plain(),
             now: NOW,
@@ -317,6 +318,16 @@ fn rows() -> Vec<Row> {
             work: &[],
         },
         Row {
+            // Two `Cookie` lines: the value cannot stay a range of one
+            // header, so it would be copied if it were not refused first.
+            name: "one 100 KiB cookie in the second of two Cookie lines",
+            cookie_headers: vec![b"theme=dark".to_vec(), oversize_again],
+            config: plain(),
+            now: NOW,
+            path: Path::Rejected(RejectReason::TooLarge),
+            work: &[Work::LineList],
+        },
+        Row {
             name: "forged: valid header, garbage tag",
             cookie_headers: vec![forged.into_bytes()],
             config: plain(),
@@ -327,15 +338,19 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-/// Length of the session cookie's value the reader hands on (0 when none).
-fn session_value_len(row: &Row) -> usize {
+/// What the crate's public reader makes of the row's header.
+fn read(row: &Row) -> chunk::IncomingCookie<'_> {
     let config = &row.config;
-    let incoming = chunk::read(
+    chunk::read(
         row.cookie_headers.iter().map(Vec::as_slice),
         config.cookie_name(),
         config.max_chunks(),
-    );
-    match incoming.value {
+    )
+}
+
+/// Length of the session cookie's value the reader hands on (0 when none).
+fn session_value_len(row: &Row) -> usize {
+    match read(row).value {
         Some(Ok(value)) => value.len(),
         _ => 0,
     }
@@ -344,12 +359,7 @@ fn session_value_len(row: &Row) -> usize {
 /// What the crate's public reader and codec say about the header.
 fn path_of(row: &Row) -> Path {
     let config = &row.config;
-    let incoming = chunk::read(
-        row.cookie_headers.iter().map(Vec::as_slice),
-        config.cookie_name(),
-        config.max_chunks(),
-    );
-    match incoming.value {
+    match read(row).value {
         None => Path::NoSessionCookie,
         Some(Err(reason)) => Path::Rejected(reason),
         Some(Ok(value)) => match config.codec().open(&value, row.now) {
@@ -519,4 +529,47 @@ fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
         retained < results + 1024,
         "{retained} B retained after the requests: the layer kept something"
     );
+}
+
+/// The longest legitimate value — a body of exactly the body limit, sealed
+/// without compression, 87,464 characters in 22 chunks (the reading cap
+/// with the defaults) — opens through the layer; the same value one
+/// character longer is refused by its length before it is copied.
+#[test]
+fn the_longest_legitimate_cookie_opens_through_the_layer() {
+    let runtime = runtime();
+    let config = SessionConfig::builder(Keyring::single(Key::from_bytes(&[7; 32]).unwrap()))
+        .compression(client_session::Compression::Off)
+        .clock(ManualClock::new(NOW))
+        .build()
+        .unwrap();
+    let codec = config.codec().clone();
+    let name = config.cookie_name().to_owned();
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::new(config))
+        .service(service_fn(handler));
+    let mut data = client_session::SessionData::new();
+    // {"user":"…"}: 11 bytes around the string.
+    data.insert("user", &"u".repeat(DEFAULT_BODY_LIMIT - 11))
+        .unwrap();
+    assert_eq!(data.to_json().len(), DEFAULT_BODY_LIMIT);
+    let value = codec.seal(&data, NOW, NOW + 3_600).unwrap();
+    assert_eq!(value.len(), 87_464);
+    let send = |value: &str| {
+        let cookies = chunk::split(&name, value);
+        let header = cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = Request::new(());
+        request
+            .headers_mut()
+            .insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+        let response = runtime.block_on(service.clone().oneshot(request)).unwrap();
+        (cookies.len(), response.headers()[SAW].clone())
+    };
+    assert_eq!(send(&value), (22, HeaderValue::from_static("a session")));
+    let longer = format!("{value}A");
+    assert_eq!(send(&longer).1, "empty", "one character over the limit");
 }

@@ -194,6 +194,41 @@ async fn warnings_name_what_went_wrong(logs: &Captured) {
         "{logged}"
     );
 
+    // A change on a 5xx response is not saved, and a debug line says so —
+    // not for a successful change, nor for a destroy (which is applied).
+    let failing = axum::Router::new()
+        .route(
+            "/change",
+            axum::routing::post(|session: client_session::Session| async move {
+                session.insert("user", "mallory").unwrap();
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .route(
+            "/destroy",
+            axum::routing::post(|session: client_session::Session| async move {
+                session.destroy();
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .layer(client_session::SessionLayer::new(config().build().unwrap()));
+    let failing = serve(failing).await;
+    const NOT_SAVED: &str = "session changes not saved: the response is a server error";
+    logs.take();
+    post_with_cookie(&bare, format!("{failing}/change"), &cookie, "").await;
+    let logged = logs.take();
+    assert!(
+        logged.contains("DEBUG") && logged.contains(NOT_SAVED),
+        "{logged}"
+    );
+    post_with_cookie(&bare, format!("{failing}/destroy"), &cookie, "").await;
+    assert!(
+        !logs.take().contains(NOT_SAVED),
+        "a destroy is applied on a 5xx"
+    );
+    send_post(&bare, format!("{url}/set/user"), r#""bob""#).await;
+    assert!(!logs.take().contains(NOT_SAVED), "a 2xx change is saved");
+
     // A renewal that no longer fits a lowered cap: skipped, with a warning.
     let big = send_post(&bare, format!("{url}/grow/4500"), "").await;
     let big = as_cookie_header(&set_cookies(&big));

@@ -187,6 +187,11 @@ mod tests {
                 Implausible::Path,
             ),
             (
+                "a mixed-case mount path without a passphrase word",
+                "/run/secrets/WebShop/CookieSigning/Primary9",
+                Implausible::Path,
+            ),
+            (
                 "a mixed-case passphrase with a telling word",
                 "CorrectHorseBatteryStapleMyVeryLongPassword2024",
                 Implausible::NotRandom,

@@ -95,6 +95,7 @@ async fn meta(session: Session) -> String {
         "created_at": secs(session.created_at()),
         "expires_at": secs(session.expires_at()),
         "keys": session.keys(),
+        "empty": session.is_empty(),
     })
     .to_string()
 }

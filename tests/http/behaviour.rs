@@ -371,8 +371,12 @@ async fn take_returns_the_value_and_removes_it() {
     let url = app_with(config(&ManualClock::new(NOW))).await;
     let client = browser();
     send_post(&client, format!("{url}/set/cart"), r#"["sku-1"]"#).await;
+    let meta = json(get(&client, format!("{url}/meta")).await).await;
+    assert_eq!(meta["empty"], false, "holds the cart");
     let taken = send_post(&client, format!("{url}/take/cart"), "").await;
     assert_eq!(taken.text().await.unwrap(), r#"["sku-1"]"#);
+    let meta = json(get(&client, format!("{url}/meta")).await).await;
+    assert_eq!(meta["empty"], true, "the cart was its only value");
     let gone = get(&client, format!("{url}/get/cart")).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let again = send_post(&client, format!("{url}/take/cart"), "").await;
@@ -389,6 +393,30 @@ async fn a_change_over_the_body_limit_answers_500() {
     let big = send_post(&client, format!("{url}/grow/200"), "").await;
     assert_eq!(big.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&big).is_empty());
+}
+
+/// A request that carries only stale chunks (`<name>.1`, no first cookie)
+/// has no session, but ending the session expires those chunks too.
+#[tokio::test]
+async fn destroy_expires_stale_chunks_even_without_the_first_cookie() {
+    let url = app_with(config(&ManualClock::new(NOW))).await;
+    let response = post_with_cookie(
+        &bare_client(),
+        format!("{url}/destroy"),
+        "__Host-session.1=stale",
+        "",
+    )
+    .await;
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies[0].starts_with("__Host-session=; Max-Age=0;"),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies[1].starts_with("__Host-session.1=; Max-Age=0;"),
+        "{cookies:?}"
+    );
 }
 
 #[tokio::test]
