@@ -93,8 +93,8 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         Plan::Seal(seal) => seal,
     };
     let unsealable = seal.why.when_unsealable();
-    let value = match &finished.sealed {
-        Some(Ok(value)) => value,
+    let (value, size) = match &finished.sealed {
+        Some(Ok((value, size))) => (value, *size),
         Some(Err(err)) if unsealable == Unsealable::Answer500 => {
             tracing::error!(%err, "session not saved; answering 500");
             return Written::Refused;
@@ -105,7 +105,6 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         }
         None => return Written::Nothing,
     };
-    let size = config.cookie_size(value.len());
     if !size.fits {
         let (cookie_bytes, chunks, body_bytes) = (size.bytes, size.chunks, finished.body_len);
         let (max_cookie_bytes, max_chunks) = (config.max_cookie_bytes, config.max_chunks);

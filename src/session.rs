@@ -77,11 +77,12 @@ struct State {
 }
 
 /// What the response future needs once the handler has answered: the plan,
-/// and for a seal the sealed value (or why sealing failed).
+/// and for a seal the sealed value with how it would travel (or why
+/// sealing failed).
 pub(crate) struct Finished {
     pub(crate) config: Arc<SessionConfig>,
     pub(crate) plan: Plan,
-    pub(crate) sealed: Option<Result<String, SealError>>,
+    pub(crate) sealed: Option<Result<(String, CookieSize), SealError>>,
     pub(crate) highest_chunk: usize,
     /// The handler read or changed the session: the response depends on the cookie.
     pub(crate) touched: bool,
@@ -175,17 +176,21 @@ impl Session {
                 "session changes not saved: the response is a server error"
             );
         }
-        let sealed: Option<Result<String, SealError>> = match plan {
-            Plan::Seal(seal) => Some(config.codec.seal(
-                &state.data,
-                seal.created_at,
-                seal.expires_at,
-            )),
+        let sealed = match plan {
+            Plan::Seal(seal) => Some(
+                config
+                    .codec
+                    .seal(&state.data, seal.created_at, seal.expires_at)
+                    .map(|value| {
+                        let size = config.cookie_size(value.len());
+                        (value, size)
+                    }),
+            ),
             Plan::Nothing | Plan::Expire => None,
         };
         // Only for the log line of a seal that cannot be written (rare).
         let refused = match &sealed {
-            Some(Ok(value)) => !config.cookie_size(value.len()).fits,
+            Some(Ok((_, size))) => !size.fits,
             Some(Err(_)) => true,
             None => false,
         };

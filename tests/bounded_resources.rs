@@ -476,15 +476,9 @@ fn an_unbounded_inflate_would_break_the_bound() {
     );
 }
 
-/// The layer keeps nothing after a request: no cache of cookie values, no
-/// decrypted session. After 300 different sessions of ~4 KB have been
-/// opened through the default layer, what stays allocated is the 300
-/// response headers the closure returns and nothing of the sessions (a cache
-/// of even one of them would leave ~7 KB: the value and its decrypted body).
-#[test]
-fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
-    const NOW: u64 = 1_700_000_000;
-    let runtime = runtime();
+/// The default layer (compression off, so sizes are exact, clock at `NOW`),
+/// with its codec and cookie name for sealing cookies to send it.
+fn uncompressed_layer() -> (SessionCodec, String, SessionLayer) {
     let config = SessionConfig::builder(Keyring::single(Key::from_bytes(&[7; 32]).unwrap()))
         .compression(client_session::Compression::Off)
         .clock(ManualClock::new(NOW))
@@ -492,8 +486,20 @@ fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
         .unwrap();
     let codec = config.codec().clone();
     let name = config.cookie_name().to_owned();
+    (codec, name, SessionLayer::new(config))
+}
+
+/// The layer keeps nothing after a request: no cache of cookie values, no
+/// decrypted session. After 300 different sessions of ~4 KB have been
+/// opened through the default layer, what stays allocated is the 300
+/// response headers the closure returns and nothing of the sessions (a cache
+/// of even one of them would leave ~7 KB: the value and its decrypted body).
+#[test]
+fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
+    let runtime = runtime();
+    let (codec, name, layer) = uncompressed_layer();
     let service = ServiceBuilder::new()
-        .layer(SessionLayer::new(config))
+        .layer(layer)
         .service(service_fn(handler));
     let cookies: Vec<HeaderValue> = (0..300)
         .map(|i| {
@@ -538,15 +544,9 @@ fn the_default_layer_keeps_no_cookie_or_session_after_its_request() {
 #[test]
 fn the_longest_legitimate_cookie_opens_through_the_layer() {
     let runtime = runtime();
-    let config = SessionConfig::builder(Keyring::single(Key::from_bytes(&[7; 32]).unwrap()))
-        .compression(client_session::Compression::Off)
-        .clock(ManualClock::new(NOW))
-        .build()
-        .unwrap();
-    let codec = config.codec().clone();
-    let name = config.cookie_name().to_owned();
+    let (codec, name, layer) = uncompressed_layer();
     let service = ServiceBuilder::new()
-        .layer(SessionLayer::new(config))
+        .layer(layer)
         .service(service_fn(handler));
     let mut data = client_session::SessionData::new();
     // {"user":"…"}: 11 bytes around the string.
