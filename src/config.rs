@@ -5,8 +5,9 @@
 //! name and attributes are validated by [`crate::cookie`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::chunk::{self, MAX_COOKIE_PAIR_LEN};
 use crate::clock::{Clock, SystemClock};
@@ -15,6 +16,11 @@ use crate::defaults;
 use crate::error::ConfigError;
 use crate::format::{Compression, SessionCodec};
 use crate::keys::{KeySource, Keyring};
+use crate::revocation::{CheckError, Revalidation, SessionSnapshot, Verdict};
+use crate::rfc3339::parse_instant;
+
+/// The variable [`SessionConfigBuilder::not_before_from_env`] reads.
+pub const NOT_BEFORE_VAR: &str = "SESSION_NOT_BEFORE";
 
 /// Most cookies one session may be split into.
 const MAX_CHUNKS: usize = 64;
@@ -45,6 +51,8 @@ pub struct SessionConfig {
     /// Whether responses get `Cache-Control: private` and `Vary: Cookie`
     /// (off only through [`SessionConfigBuilder::insecure_skip_cache_headers`]).
     pub(crate) cache_headers: bool,
+    /// The revocation check, if the application configured one.
+    pub(crate) revalidation: Option<Revalidation>,
 }
 
 /// How a sealed value would travel: its chunk count and total `name=value`
@@ -74,16 +82,23 @@ impl SessionConfig {
             max_cookie_bytes: defaults::MAX_COOKIE_BYTES,
             clock: Arc::new(SystemClock),
             cache_headers: true,
+            max_idle_timeout: None,
+            max_absolute_lifetime: None,
+            not_before: None,
+            revalidation: None,
+            revalidation_grace: None,
         }
     }
 
     /// Starts a configuration whose key ring comes from `SESSION_KEYS` or
-    /// `SESSION_KEYS_FILE` (see [`KeySource`] for other variable names).
+    /// `SESSION_KEYS_FILE` (see [`KeySource`] for other variable names), and
+    /// whose not-before instant comes from `SESSION_NOT_BEFORE` when it is set
+    /// ([`SessionConfigBuilder::not_before_from_env`]).
     ///
     /// # Errors
-    /// The [`ConfigError`] of [`Keyring::from_env`].
+    /// The [`ConfigError`] of [`Keyring::from_env`], or of a bad `SESSION_NOT_BEFORE`.
     pub fn from_env() -> Result<SessionConfigBuilder, ConfigError> {
-        Ok(SessionConfig::builder(KeySource::default().load()?))
+        SessionConfig::builder(KeySource::default().load()?).not_before_from_env()
     }
 
     /// The codec that seals and opens this configuration's cookies.
@@ -98,16 +113,16 @@ impl SessionConfig {
         self.cookie.name()
     }
 
-    /// The idle timeout.
+    /// The idle timeout of sessions that did not choose their own.
     #[must_use]
     pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.codec.idle_timeout())
+        Duration::from_secs(self.codec.limits().idle.unwrap_or(u64::MAX))
     }
 
-    /// The absolute lifetime, if any.
+    /// The absolute lifetime of sessions that did not choose their own, if any.
     #[must_use]
     pub fn absolute_lifetime(&self) -> Option<Duration> {
-        self.codec.lifetime().map(Duration::from_secs)
+        self.codec.limits().absolute.map(Duration::from_secs)
     }
 
     /// The largest total of `name=value` bytes a session's cookies may take.
@@ -150,6 +165,7 @@ impl fmt::Debug for SessionConfig {
             .field("max_chunks", &self.max_chunks)
             .field("read_chunks", &self.read_chunks)
             .field("cache_headers", &self.cache_headers)
+            .field("revalidation", &self.revalidation)
             .finish_non_exhaustive()
     }
 }
@@ -171,6 +187,11 @@ pub struct SessionConfigBuilder {
     max_cookie_bytes: usize,
     clock: Arc<dyn Clock>,
     cache_headers: bool,
+    max_idle_timeout: Option<Duration>,
+    max_absolute_lifetime: Option<Duration>,
+    not_before: Option<u64>,
+    revalidation: Option<(Duration, Revalidation)>,
+    revalidation_grace: Option<Duration>,
 }
 
 impl SessionConfigBuilder {
@@ -248,6 +269,120 @@ impl SessionConfigBuilder {
     /// (default 7 days; `None` for no limit).
     pub fn absolute_lifetime(mut self, lifetime: Option<Duration>) -> Self {
         self.absolute_lifetime = lifetime;
+        self
+    }
+
+    /// The longest idle timeout a session may choose for itself with
+    /// [`Session::set_lifetime`](crate::Session::set_lifetime) (default: the [idle timeout](Self::idle_timeout),
+    /// so a session can only shorten it). A longer request is cut to this,
+    /// when sealing and again when opening, so lowering it shortens the
+    /// sessions already issued.
+    pub fn max_idle_timeout(mut self, cap: Duration) -> Self {
+        self.max_idle_timeout = Some(cap);
+        self
+    }
+
+    /// The longest absolute lifetime a session may choose for itself
+    /// (default: the [absolute lifetime](Self::absolute_lifetime)). Enforced
+    /// like [`max_idle_timeout`](Self::max_idle_timeout).
+    pub fn max_absolute_lifetime(mut self, cap: Duration) -> Self {
+        self.max_absolute_lifetime = Some(cap);
+        self
+    }
+
+    /// Logs everyone out: every session created before `instant` is refused
+    /// ([`RejectReason::Revoked`](crate::RejectReason::Revoked)), whatever key
+    /// sealed it — no key rotation, no waiting. Sessions created afterwards
+    /// (new logins) are unaffected. Set it on every instance (a rolling
+    /// restart with `SESSION_NOT_BEFORE` does it: an instance still running
+    /// without it may renew an old session, but a renewal keeps the
+    /// creation time, so the updated instances refuse that cookie too).
+    /// Refused by [`build`](Self::build) when in the future, since nobody
+    /// could then log in.
+    pub fn not_before(mut self, instant: SystemTime) -> Self {
+        self.not_before = Some(
+            instant
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        self
+    }
+
+    /// [`not_before`](Self::not_before) from the `SESSION_NOT_BEFORE`
+    /// variable, when it is set: Unix seconds, or an RFC 3339 date-time with
+    /// a zone (`2026-11-30T08:00:00Z`). Unset or empty: no not-before.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] naming the variable when it is set to
+    /// anything else; [`ConfigError::NotUnicode`].
+    pub fn not_before_from_env(self) -> Result<Self, ConfigError> {
+        let value = match std::env::var(NOT_BEFORE_VAR) {
+            Ok(value) => value,
+            Err(std::env::VarError::NotPresent) => return Ok(self),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::NotUnicode {
+                    var: NOT_BEFORE_VAR.to_owned(),
+                });
+            }
+        };
+        if value.trim().is_empty() {
+            return Ok(self);
+        }
+        // The value is not repeated: a secret pasted into the wrong variable
+        // must not reach the logs.
+        let seconds = parse_instant(&value).ok_or_else(|| ConfigError::InvalidSetting {
+            setting: NOT_BEFORE_VAR,
+            problem: "is neither Unix seconds nor an RFC 3339 date-time with a zone \
+                      (e.g. 2026-11-30T08:00:00Z)"
+                .to_owned(),
+        })?;
+        let mut builder = self;
+        builder.not_before = Some(seconds);
+        Ok(builder)
+    }
+
+    /// Revokes sessions "one user, everywhere" without a session store:
+    /// before the handler, the layer runs `check` on a session whose last
+    /// passed check is `every` or more ago (or that was never checked), and
+    /// seals the time of the pass in the cookie — so a fleet asks once per
+    /// session per interval, not once per request.
+    ///
+    /// A typical check compares a per-user epoch or security stamp stored in
+    /// the session at login with the one in the application's database
+    /// (bumped by "log out everywhere", a password change, a disabled
+    /// account). The check gets a [`SessionSnapshot`] (id, times, values)
+    /// and answers:
+    /// * [`Verdict::Valid`]: the request proceeds; the response records the pass;
+    /// * [`Verdict::Revoked`]: the request is anonymous and the response
+    ///   expires the cookie;
+    /// * an error (database down): within the
+    ///   [grace](Self::revalidation_grace) after the check fell due, the
+    ///   session is served and checked again on the next request; past it,
+    ///   the request is anonymous (fail closed) but the cookie is kept, so
+    ///   the user is back once the check works again.
+    ///
+    /// A revoked session stays usable for at most `every` after the
+    /// revocation (plus the grace while checks fail). A new session counts
+    /// as checked when it is created. With a check configured, every request
+    /// carrying a session cookie opens it before the handler runs.
+    pub fn revalidate<F, Fut>(mut self, every: Duration, check: F) -> Self
+    where
+        F: Fn(SessionSnapshot) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Verdict, CheckError>> + Send + 'static,
+    {
+        let revalidation = Revalidation {
+            every: every.as_secs(),
+            grace: 0,
+            check: Arc::new(move |session| Box::pin(check(session))),
+        };
+        self.revalidation = Some((every, revalidation));
+        self
+    }
+
+    /// How long after a check fell due a check that errs still lets the
+    /// session through (default: the check interval). Past it, fail closed.
+    pub fn revalidation_grace(mut self, grace: Duration) -> Self {
+        self.revalidation_grace = Some(grace);
         self
     }
 
@@ -351,12 +486,51 @@ impl SessionConfigBuilder {
         if self.body_limit == 0 {
             return invalid("body limit", "must be at least one byte");
         }
+        if self
+            .max_idle_timeout
+            .is_some_and(|cap| cap < self.idle_timeout)
+        {
+            return invalid(
+                "max idle timeout",
+                "must be at least the idle timeout (it caps what a session may choose)",
+            );
+        }
+        if let (Some(cap), Some(default)) = (self.max_absolute_lifetime, self.absolute_lifetime)
+            && cap < default
+        {
+            return invalid(
+                "max absolute lifetime",
+                "must be at least the absolute lifetime (it caps what a session may choose)",
+            );
+        }
+        if self
+            .not_before
+            .is_some_and(|instant| instant > self.clock.now())
+        {
+            return invalid(
+                "not before",
+                "is in the future: every session, even a new login, would be refused until then",
+            );
+        }
+        let revalidation = match self.revalidation {
+            None => None,
+            Some((every, _)) if every.as_secs() == 0 => {
+                return invalid("revalidation interval", "must be at least one second");
+            }
+            Some((every, mut revalidation)) => {
+                revalidation.grace = self.revalidation_grace.unwrap_or(every).as_secs();
+                Some(revalidation)
+            }
+        };
         let context = self.context.unwrap_or_else(|| cookie.name().to_owned());
         let codec = SessionCodec::new(self.keyring, context)
             .body_limit(self.body_limit)
             .clock_leeway(self.clock_leeway)
             .absolute_lifetime(self.absolute_lifetime)
             .max_idle(Some(self.idle_timeout))
+            .longest_idle(self.max_idle_timeout)
+            .longest_absolute_lifetime(self.max_absolute_lifetime)
+            .not_before(self.not_before)
             .compression(self.compression);
         let read_chunks = chunk::chunk_count(cookie.name().len(), codec.max_value_len())
             .max(max_chunks)
@@ -371,6 +545,7 @@ impl SessionConfigBuilder {
             max_chunks,
             clock: self.clock,
             cache_headers: self.cache_headers,
+            revalidation,
         })
     }
 }

@@ -221,7 +221,7 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectReason {
-    /// Not a well-formed v1 value: not strict base64url, too short, or broken chunks.
+    /// Not a well-formed value: not strict base64url, too short, or broken chunks.
     Malformed,
     /// The version byte is not one this crate reads.
     UnsupportedVersion,
@@ -234,13 +234,17 @@ pub enum RejectReason {
     Expired,
     /// The cookie, or the body it inflates to, is over the configured limit.
     TooLarge,
-    /// Authentic, but the content is not a v1 session body (unknown flags,
-    /// bad DEFLATE data, not a JSON object).
+    /// Authentic, but the content is not a session (unknown flags,
+    /// inconsistent fields, bad DEFLATE data, not a JSON object).
     InvalidBody,
     /// The request carried two cookies of the session's name, or two of one
     /// chunk: possibly a cookie tossed from a sibling subdomain (`Domain=`)
     /// to shadow the real one. Neither is used.
     Duplicate,
+    /// Authentic and within its lifetimes, but created before the
+    /// configured not-before instant (`SESSION_NOT_BEFORE`): everyone was
+    /// logged out since.
+    Revoked,
 }
 
 impl RejectReason {
@@ -256,6 +260,7 @@ impl RejectReason {
             RejectReason::TooLarge => "too_large",
             RejectReason::InvalidBody => "invalid_body",
             RejectReason::Duplicate => "duplicate",
+            RejectReason::Revoked => "revoked",
         }
     }
 }
@@ -282,6 +287,9 @@ pub enum SealError {
     /// The operating system's random number generator failed, so no nonce
     /// could be drawn. Nothing is sealed without one.
     RandomUnavailable,
+    /// `authenticated_at` or `checked_at` is outside the session's life
+    /// (`created_at..expires_at`): such a cookie would never open.
+    InconsistentTimes,
 }
 
 impl fmt::Display for SealError {
@@ -294,6 +302,9 @@ impl fmt::Display for SealError {
             SealError::RandomUnavailable => {
                 f.write_str("the operating system's random number generator failed")
             }
+            SealError::InconsistentTimes => f.write_str(
+                "authenticated_at and checked_at must be within created_at..expires_at",
+            ),
         }
     }
 }

@@ -1,46 +1,109 @@
-//! [`ResponseFuture`]: applies the session's plan ([`crate::policy`]) to
-//! the inner service's response — `Set-Cookie` headers, or a 500 for a change
-//! that cannot be stored — and the cache headers, without boxing.
+//! [`ResponseFuture`]: runs a due revocation check before the handler
+//! ([`crate::revocation`]), then applies the session's plan
+//! ([`crate::policy`]) to the inner service's response — `Set-Cookie`
+//! headers, or a 500 for a change that cannot be stored — and the cache
+//! headers. Boxes only the application's check, and only when one is due.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use crate::cache_headers::{self, Exposure};
 use crate::policy::{Plan, Unsealable};
+use crate::revocation::CheckFuture;
 use crate::session::{Finished, Session};
 
 pin_project! {
     /// The response future of [`SessionService`](crate::SessionService).
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        inner: F,
+        stage: Stage<S, ReqBody>,
         session: Option<Session>,
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, session: Session) -> Self {
+pin_project! {
+    #[project = StageProj]
+    enum Stage<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        /// The revocation check runs; the handler waits (with its request).
+        Checking {
+            check: CheckFuture,
+            call: Option<(S, Request<ReqBody>)>,
+        },
+        /// The handler runs.
+        Calling {
+            #[pin]
+            future: S::Future,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    /// The handler already called: no check was due.
+    pub(crate) fn calling(future: S::Future, session: Session) -> Self {
         ResponseFuture {
-            inner,
+            stage: Stage::Calling { future },
+            session: Some(session),
+        }
+    }
+
+    /// `check` first, then `service` (ready) is called with `request`.
+    pub(crate) fn checking(
+        check: CheckFuture,
+        service: S,
+        request: Request<ReqBody>,
+        session: Session,
+    ) -> Self {
+        ResponseFuture {
+            stage: Stage::Checking {
+                check,
+                call: Some((service, request)),
+            },
             session: Some(session),
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<S, ReqBody, B> Future for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<B>>,
     B: Default,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<B>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
+        let mut this = self.project();
+        let mut response = loop {
+            let next = match this.stage.as_mut().project() {
+                StageProj::Checking { check, call } => {
+                    let outcome = ready!(check.as_mut().poll(cx));
+                    if let Some(session) = this.session.as_ref() {
+                        session.after_check(outcome);
+                    }
+                    let (mut service, request) = call
+                        .take()
+                        .expect("a checking stage calls the service once, then becomes calling");
+                    Stage::Calling {
+                        future: service.call(request),
+                    }
+                }
+                StageProj::Calling { future } => break ready!(future.poll(cx))?,
+            };
+            this.stage.set(next);
+        };
         let Some(session) = this.session.take() else {
             return Poll::Ready(Ok(response));
         };
@@ -93,14 +156,15 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         Plan::Seal(seal) => seal,
     };
     let unsealable = seal.why.when_unsealable();
+    let session_id = finished.id.map(|id| id.to_string());
     let (value, size) = match &finished.sealed {
         Some(Ok((value, size))) => (value, *size),
         Some(Err(err)) if unsealable == Unsealable::Answer500 => {
-            tracing::error!(%err, "session not saved; answering 500");
+            tracing::error!(session_id, %err, "session not saved; answering 500");
             return Written::Refused;
         }
         Some(Err(err)) => {
-            tracing::warn!(%err, why = ?seal.why, "session not renewed or re-sealed; the browser keeps its cookie until it expires");
+            tracing::warn!(session_id, %err, why = ?seal.why, "session not renewed or re-sealed; the browser keeps its cookie until it expires");
             return Written::Nothing;
         }
         None => return Written::Nothing,
@@ -110,6 +174,7 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         let (max_cookie_bytes, max_chunks) = (config.max_cookie_bytes, config.max_chunks);
         if unsealable == Unsealable::Answer500 {
             tracing::error!(
+                session_id,
                 cookie_bytes,
                 max_cookie_bytes,
                 chunks,
@@ -120,6 +185,7 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
             return Written::Refused;
         }
         tracing::warn!(
+            session_id,
             cookie_bytes,
             max_cookie_bytes,
             chunks,

@@ -117,24 +117,31 @@ mod error;
 mod extract;
 pub mod format;
 mod future;
+mod id;
+mod lifetime;
 mod keys;
 mod layer;
 mod policy;
+mod revocation;
+mod rfc3339;
 mod service;
 mod session;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{SessionConfig, SessionConfigBuilder};
+pub use config::{NOT_BEFORE_VAR, SessionConfig, SessionConfigBuilder};
 pub use cookie::SameSite;
 pub use data::SessionData;
 pub use error::{ConfigError, KeyProblem, RejectReason, SealError, ValueError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::MissingSessionLayer;
-pub use format::{Compression, OpenedSession, SessionCodec};
+pub use format::{Compression, OpenedSession, SessionCodec, SessionMeta};
+pub use id::{ParseSessionIdError, SessionId};
+pub use lifetime::Lifetime;
 pub use future::ResponseFuture;
 pub use keys::{Key, KeyId, KeySource, Keyring, MAX_KEY_LEN, MIN_KEY_LEN};
 pub use layer::SessionLayer;
+pub use revocation::{CheckError, SessionSnapshot, Verdict};
 pub use service::SessionService;
 pub use session::Session;
 

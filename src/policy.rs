@@ -12,9 +12,14 @@
 //!   changed it (emptied or destroyed it) and the request carried one;
 //!   otherwise nothing;
 //! * otherwise the session is sealed when the handler changed it, when it
-//!   was opened with a key other than the primary (so old keys fall out of
-//!   use), or when the handler read it and less than the renewal fraction of
-//!   its idle window remains;
+//!   was opened with a key other than the primary or sealed in format v1 (so
+//!   old keys and the old format fall out of use), when a revocation check
+//!   passed (the cookie records when), or when the handler read it and less
+//!   than the renewal fraction of its idle window remains;
+//! * a re-seal keeps the session's id, creation time, login time and last
+//!   check time: renewing a session never moves anything a revocation
+//!   depends on, so a request in flight with a revoked session's cookie
+//!   cannot make it live longer than the revocation allows;
 //! * a seal that cannot be written (over the size caps) answers 500 only for
 //!   a change the handler made; a renewal or re-seal is skipped, and the
 //!   browser keeps a cookie that still works until it expires.
@@ -31,6 +36,8 @@ pub(crate) struct Opened {
     pub(crate) expires_at: u64,
     /// Position in the key ring of the key that sealed it; 0 is the primary.
     pub(crate) key_index: usize,
+    /// The format version it was sealed in.
+    pub(crate) version: u8,
 }
 
 /// What the request brought.
@@ -55,9 +62,11 @@ pub(crate) struct Did {
     pub(crate) destroyed: bool,
     /// The session holds no value now.
     pub(crate) empty: bool,
+    /// A revocation check passed: the cookie must record it.
+    pub(crate) checked: bool,
 }
 
-/// The configured lifetimes, in seconds.
+/// The session's lifetimes (its own, or the configured ones), in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Lifetimes {
     pub(crate) idle: u64,
@@ -95,6 +104,10 @@ pub(crate) enum Why {
     Changed,
     /// It opened with a key other than the primary.
     OldKey,
+    /// It was sealed in an older format version.
+    OldFormat,
+    /// A revocation check passed.
+    Checked,
     /// Less than the renewal fraction of its idle window remains.
     Renewal,
 }
@@ -112,7 +125,9 @@ impl Why {
     pub(crate) fn when_unsealable(self) -> Unsealable {
         match self {
             Why::Changed => Unsealable::Answer500,
-            Why::OldKey | Why::Renewal => Unsealable::KeepTheOldCookie,
+            Why::OldKey | Why::OldFormat | Why::Checked | Why::Renewal => {
+                Unsealable::KeepTheOldCookie
+            }
         }
     }
 }
@@ -148,6 +163,10 @@ pub(crate) fn plan(
         Why::Changed
     } else if opened.is_some_and(|o| o.key_index != 0) {
         Why::OldKey
+    } else if opened.is_some_and(|o| o.version != crate::format::VERSION) {
+        Why::OldFormat
+    } else if did.checked && opened.is_some() {
+        Why::Checked
     } else if opened.is_some_and(|o| {
         let remaining = o.expires_at.saturating_sub(now);
         (remaining as f64) < lifetimes.idle as f64 * lifetimes.renew_fraction
@@ -193,6 +212,7 @@ mod tests {
             created_at: NOW - 100,
             expires_at: NOW + remaining,
             key_index: 0,
+            version: crate::format::VERSION,
         })
     }
 
@@ -202,6 +222,7 @@ mod tests {
         changed: false,
         destroyed: false,
         empty: false,
+        checked: false,
     };
     const CHANGED: Did = Did {
         changed: true,
@@ -343,6 +364,55 @@ mod tests {
                 expect: seal(Why::OldKey, NOW - 100, Some(IDLE)),
             },
             Row {
+                name: "sealed in format v1: re-sealed as v2, created_at kept",
+                brought: Brought {
+                    cookie: true,
+                    opened: Some(Opened {
+                        version: 1,
+                        ..opened(FRESH).unwrap()
+                    }),
+                },
+                did: READ,
+                status: OK,
+                lifetimes: LIFETIMES,
+                expect: seal(Why::OldFormat, NOW - 100, Some(IDLE)),
+            },
+            Row {
+                name: "revocation check passed: re-sealed to record it",
+                brought: with_cookie,
+                did: Did {
+                    checked: true,
+                    ..READ
+                },
+                status: OK,
+                lifetimes: LIFETIMES,
+                expect: seal(Why::Checked, NOW - 100, Some(IDLE)),
+            },
+            Row {
+                name: "check passed, then destroyed: the new session is a change, not a check",
+                brought: with_cookie,
+                did: Did {
+                    checked: true,
+                    destroyed: true,
+                    empty: true,
+                    ..CHANGED
+                },
+                status: OK,
+                lifetimes: LIFETIMES,
+                expect: Plan::Expire,
+            },
+            Row {
+                name: "check passed on a 5xx: nothing (checked again next time)",
+                brought: with_cookie,
+                did: Did {
+                    checked: true,
+                    ..READ
+                },
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                lifetimes: LIFETIMES,
+                expect: Plan::Nothing,
+            },
+            Row {
                 name: "renewal due: one second under half the window",
                 brought: Brought {
                     cookie: true,
@@ -452,6 +522,16 @@ mod tests {
             (
                 "old-key re-seal that no longer fits",
                 Why::OldKey,
+                Unsealable::KeepTheOldCookie,
+            ),
+            (
+                "v1 upgrade that no longer fits",
+                Why::OldFormat,
+                Unsealable::KeepTheOldCookie,
+            ),
+            (
+                "check record that no longer fits",
+                Why::Checked,
                 Unsealable::KeepTheOldCookie,
             ),
         ];

@@ -30,12 +30,15 @@ impl<S> SessionService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    // Clone: a revocation check runs before the handler, so the ready
+    // service is taken for the response future and a clone stays (the
+    // usual tower pattern; axum routers and hyper service_fns are Clone).
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -44,7 +47,14 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let session = session_for(&self.config, request.headers());
         request.extensions_mut().insert(session.clone());
-        ResponseFuture::new(self.inner.call(request), session)
+        match session.due_check() {
+            None => ResponseFuture::calling(self.inner.call(request), session),
+            Some(check) => {
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::checking(check, ready, request, session)
+            }
+        }
     }
 }
 
@@ -120,6 +130,7 @@ mod tests {
     use crate::keys::{Key, Keyring};
 
     /// A service that is not ready: busy, then failed.
+    #[derive(Clone)]
     struct NotReady(Poll<Result<(), &'static str>>);
 
     impl Service<Request<()>> for NotReady {

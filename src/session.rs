@@ -14,7 +14,11 @@ use serde::de::DeserializeOwned;
 use crate::config::{CookieSize, SessionConfig};
 use crate::data::SessionData;
 use crate::error::{RejectReason, SealError, ValueError};
+use crate::format::SessionMeta;
+use crate::id::SessionId;
+use crate::lifetime::Lifetime;
 use crate::policy::{self, Brought, Did, Lifetimes, Opened, Plan};
+use crate::revocation::{AfterCheck, CheckError, CheckFuture, SessionSnapshot, Verdict};
 
 /// The session of the current request.
 ///
@@ -65,6 +69,8 @@ struct State {
     /// there was none).
     pending: Option<PendingCookie>,
     data: SessionData,
+    /// The session's sealed fields besides the body and its times.
+    identity: Identity,
     /// What the request brought: whether it carried a cookie (valid or
     /// not), and the session when the cookie opened.
     brought: Brought,
@@ -74,6 +80,17 @@ struct State {
     did: Did,
     /// The response has left: a change now is lost, and said so in a warning.
     responded: bool,
+}
+
+/// A session's identity and the fields sealed with it (format v2), apart
+/// from its times, which the plan decides.
+#[derive(Debug, Clone, Copy, Default)]
+struct Identity {
+    /// `None` for a session this request starts, until it is needed.
+    id: Option<SessionId>,
+    lifetime: Lifetime,
+    authenticated_at: Option<u64>,
+    checked_at: Option<u64>,
 }
 
 /// What the response future needs once the handler has answered: the plan,
@@ -91,6 +108,8 @@ pub(crate) struct Finished {
     pub(crate) revealed: bool,
     /// Length of the session's JSON, for the log line of a refused seal.
     pub(crate) body_len: usize,
+    /// The session's id, for log lines.
+    pub(crate) id: Option<SessionId>,
 }
 
 /// Where the unopened cookie value is.
@@ -139,6 +158,7 @@ impl Session {
             config: Arc::clone(config),
             pending,
             data: SessionData::default(),
+            identity: Identity::default(),
             brought: Brought {
                 cookie: had_cookie,
                 opened: None,
@@ -158,12 +178,14 @@ impl Session {
     pub(crate) fn finish(&self, status: StatusCode) -> Finished {
         let mut state = self.lock();
         state.responded = true;
-        let config = &state.config;
+        let config = Arc::clone(&state.config);
+        let lifetime = state.identity.lifetime;
+        let resolved = config.codec.limits().resolve(&lifetime);
         let lifetimes = Lifetimes {
-            idle: config.codec.idle_timeout(),
-            absolute: config.codec.lifetime(),
+            idle: resolved.idle.unwrap_or(u64::MAX),
+            absolute: resolved.absolute,
             renew_fraction: config.renew_fraction,
-            ephemeral: config.ephemeral,
+            ephemeral: !lifetime.persistent().unwrap_or(!config.ephemeral),
         };
         let did = Did {
             empty: state.data.is_empty(),
@@ -172,20 +194,18 @@ impl Session {
         let plan = policy::plan(state.brought, did, status, lifetimes, state.now);
         if status.is_server_error() && did.changed && plan != Plan::Expire {
             tracing::debug!(
+                session_id = state.log_id(),
                 status = status.as_u16(),
                 "session changes not saved: the response is a server error"
             );
         }
         let sealed = match plan {
-            Plan::Seal(seal) => Some(
-                config
-                    .codec
-                    .seal(&state.data, seal.created_at, seal.expires_at)
-                    .map(|value| {
-                        let size = config.cookie_size(value.len());
-                        (value, size)
-                    }),
-            ),
+            Plan::Seal(seal) => Some(state.meta_for(seal).and_then(|meta| {
+                config.codec.seal_with_meta(&state.data, &meta).map(|value| {
+                    let size = config.cookie_size(value.len());
+                    (value, size)
+                })
+            })),
             Plan::Nothing | Plan::Expire => None,
         };
         // Only for the log line of a seal that cannot be written (rare).
@@ -200,13 +220,79 @@ impl Session {
             0
         };
         Finished {
-            config: Arc::clone(config),
+            config,
             plan,
             sealed,
             highest_chunk: state.highest_chunk,
             touched: did.touched,
             revealed: did.touched && state.brought.opened.is_some() && !did.destroyed,
             body_len,
+            id: state.identity.id,
+        }
+    }
+
+    /// The revocation check this request needs before its handler, if one
+    /// is configured and due: opens the cookie to read when the session was
+    /// last checked.
+    pub(crate) fn due_check(&self) -> Option<CheckFuture> {
+        let mut state = self.lock();
+        let config = Arc::clone(&state.config);
+        let revalidation = config.revalidation.as_ref()?;
+        state.load();
+        let opened = state.brought.opened?;
+        if !revalidation.due(state.identity.checked_at, state.now) {
+            return None;
+        }
+        let snapshot = SessionSnapshot {
+            id: state.identity.id?,
+            created_at: opened.created_at,
+            authenticated_at: state.identity.authenticated_at,
+            data: state.data.clone(),
+        };
+        drop(state);
+        Some((revalidation.check)(snapshot))
+    }
+
+    /// Applies the outcome of [`due_check`](Self::due_check)'s check.
+    pub(crate) fn after_check(&self, outcome: Result<Verdict, CheckError>) {
+        let mut state = self.lock();
+        let Some(revalidation) = state.config.revalidation.clone() else {
+            return;
+        };
+        let (now, checked_at) = (state.now, state.identity.checked_at);
+        let session_id = state.log_id();
+        // The response depends on the cookie whatever the outcome.
+        state.did.touched = true;
+        match revalidation.after(&outcome, checked_at, now) {
+            AfterCheck::Pass => {
+                state.identity.checked_at = Some(now);
+                state.did.checked = true;
+            }
+            AfterCheck::Revoke => {
+                tracing::info!(
+                    session_id,
+                    "session revoked by the revocation check; the request is anonymous \
+                     and the cookie is expired"
+                );
+                state.end();
+            }
+            AfterCheck::Forgive => tracing::warn!(
+                session_id,
+                error = outcome.err().map(|e| e.to_string()),
+                "revocation check failed; the session is served within the grace \
+                 and checked again on the next request"
+            ),
+            AfterCheck::Refuse => {
+                tracing::error!(
+                    session_id,
+                    error = outcome.err().map(|e| e.to_string()),
+                    "revocation check failed past the grace; the request is anonymous \
+                     (the cookie is kept for when checks work again)"
+                );
+                state.brought.opened = None;
+                state.data = SessionData::default();
+                state.identity = Identity::default();
+            }
         }
     }
 
@@ -293,7 +379,7 @@ impl Session {
         value
     }
 
-    /// Removes every value; the session keeps its creation time.
+    /// Removes every value; the session keeps its id and creation time.
     pub fn clear(&self) {
         let mut state = self.loaded_for_change("clear");
         if state.data.clear() {
@@ -305,24 +391,124 @@ impl Session {
     /// whatever its status (also on a 5xx, which saves no other change).
     /// Values inserted afterwards start a new session, with a new creation time.
     pub fn destroy(&self) {
-        let mut state = self.loaded_for_change("destroy");
-        state.data.clear();
-        state.did.changed = true;
-        state.did.destroyed = true;
+        self.loaded_for_change("destroy").end();
     }
 
-    /// Starts a new session with nothing of the old one: no values and a new
-    /// creation time, so the absolute lifetime counts from now. Call it at
-    /// login (and at any change of privilege) so a session fixed by an
-    /// attacker before login is worthless after it.
+    /// Starts a new session with nothing of the old one: a new id, no
+    /// values, no lifetime of its own, no login time, and a new creation
+    /// time, so the absolute lifetime counts from now. Call it at login (and
+    /// at any change of privilege) so a session fixed by an attacker before
+    /// login is worthless after it.
     ///
     /// It is [`destroy`](Self::destroy) under the name that says what it is
     /// for: the old cookie is ended, and what the handler inserts next is
-    /// sealed as a new session. Nothing is carried over on purpose: a value
-    /// an attacker planted before login must not survive it. To keep a
-    /// value (a cart), read it before and insert it again after.
+    /// sealed as a new session. Nothing is carried over, on purpose: a value
+    /// an attacker planted before login must not survive it. To carry
+    /// chosen values across (a cart), use
+    /// [`regenerate_keeping`](Self::regenerate_keeping).
     pub fn regenerate(&self) {
         self.destroy();
+    }
+
+    /// [`regenerate`](Self::regenerate), carrying over the values at `keys`
+    /// (those that exist) into the new session — for example a cart filled
+    /// before login. Name only values whose content an attacker who planted
+    /// the session could not abuse after login: everything else is dropped.
+    pub fn regenerate_keeping(&self, keys: &[&str]) {
+        let mut state = self.loaded_for_change("regenerate_keeping");
+        let kept: Vec<(&str, serde_json::Value)> = keys
+            .iter()
+            .filter_map(|key| Some((*key, state.data.get(key).ok().flatten()?)))
+            .collect();
+        state.end();
+        for (key, value) in kept {
+            // A value that was read as JSON is written back as JSON.
+            let _ = state.data.insert(key, &value);
+        }
+    }
+
+    /// The session's id: `None` until there is a session — one the request's
+    /// cookie carried, or a new one that holds a value. Stable across
+    /// renewals and key rotation; new after [`regenerate`](Self::regenerate).
+    /// Not a credential: fine in logs and databases (see [`SessionId`]).
+    #[must_use]
+    pub fn id(&self) -> Option<SessionId> {
+        let mut state = self.loaded();
+        if state.identity.id.is_none() && !state.data.is_empty() {
+            // The id a new session will be sealed with, drawn now.
+            state.identity.id = SessionId::generate().ok();
+        }
+        state.identity.id
+    }
+
+    /// Gives this session its own lifetime, e.g. "remember me" — see
+    /// [`Lifetime`]. Values above the configured caps
+    /// ([`SessionConfigBuilder::max_idle_timeout`](crate::SessionConfigBuilder::max_idle_timeout),
+    /// [`max_absolute_lifetime`](crate::SessionConfigBuilder::max_absolute_lifetime))
+    /// are cut to the caps, with a warning. Kept across renewals; reset by
+    /// [`regenerate`](Self::regenerate), so set it after.
+    pub fn set_lifetime(&self, lifetime: Lifetime) {
+        let mut state = self.loaded_for_change("set_lifetime");
+        let limits = state.config.codec.limits();
+        let asked = crate::lifetime::Limits {
+            longest_idle: None,
+            longest_absolute: None,
+            ..crate::lifetime::Limits::default()
+        }
+        .resolve(&lifetime);
+        let granted = limits.resolve(&lifetime);
+        let cut = |asked: Option<u64>, granted: Option<u64>| {
+            asked.is_some_and(|a| granted.is_some_and(|g| g < a))
+        };
+        if cut(asked.idle, granted.idle) || cut(asked.absolute, granted.absolute) {
+            tracing::warn!(
+                session_id = state.log_id(),
+                asked_idle_secs = asked.idle,
+                granted_idle_secs = granted.idle,
+                asked_absolute_secs = asked.absolute,
+                granted_absolute_secs = granted.absolute,
+                "session lifetime above the configured maximum; cut to it"
+            );
+        }
+        if state.identity.lifetime != lifetime {
+            state.identity.lifetime = lifetime;
+            state.did.changed = true;
+        }
+    }
+
+    /// The lifetime this session chose ([`Lifetime::configured`] when none).
+    #[must_use]
+    pub fn lifetime(&self) -> Lifetime {
+        self.loaded().identity.lifetime
+    }
+
+    /// Records that the user authenticated now (call it at login, after
+    /// [`regenerate`](Self::regenerate)). Kept across renewals; read it with
+    /// [`authenticated_at`](Self::authenticated_at) and
+    /// [`authenticated_within`](Self::authenticated_within).
+    pub fn mark_authenticated(&self) {
+        let mut state = self.loaded_for_change("mark_authenticated");
+        state.identity.authenticated_at = Some(state.now);
+        state.did.changed = true;
+    }
+
+    /// When the user last authenticated in this session, if ever.
+    #[must_use]
+    pub fn authenticated_at(&self) -> Option<SystemTime> {
+        self.loaded().identity.authenticated_at.map(unix)
+    }
+
+    /// Whether the user authenticated within the last `max_age` — the check
+    /// before a sensitive action (change the password or e-mail, delete the
+    /// account, pay): when it is false, ask for the password again and call
+    /// [`mark_authenticated`](Self::mark_authenticated).
+    #[must_use]
+    pub fn authenticated_within(&self, max_age: Duration) -> bool {
+        let state = self.loaded();
+        state
+            .identity
+            .authenticated_at
+            .is_some_and(|at| state.now.saturating_sub(at) <= max_age.as_secs())
     }
 
     /// The session the request's cookie carried, unless destroyed since.
@@ -390,6 +576,42 @@ impl Session {
 }
 
 impl State {
+    /// Ends the session the request brought, and any it started: no values,
+    /// a fresh identity; the response expires the cookie.
+    fn end(&mut self) {
+        self.data.clear();
+        self.identity = Identity::default();
+        self.did.changed = true;
+        self.did.destroyed = true;
+    }
+
+    /// The id for a log line (empty for a session without one yet).
+    fn log_id(&self) -> String {
+        self.identity.id.map(|id| id.to_string()).unwrap_or_default()
+    }
+
+    /// The fields to seal for `seal`. A re-seal keeps the id, the login time
+    /// and the last check time; a new session counts as checked now.
+    fn meta_for(&mut self, seal: policy::Seal) -> Result<SessionMeta, SealError> {
+        let id = match self.identity.id {
+            Some(id) => id,
+            None => *self.identity.id.insert(SessionId::generate()?),
+        };
+        let new = self.brought.opened.is_none() || self.did.destroyed;
+        let checked_at = if new {
+            Some(seal.created_at)
+        } else {
+            self.identity.checked_at
+        };
+        // Within the session's life, as opening requires (clocks of two
+        // servers may disagree about `now` by the leeway).
+        let within = |at: u64| at.clamp(seal.created_at, seal.expires_at.saturating_sub(1));
+        Ok(SessionMeta::new(id, seal.created_at, seal.expires_at)
+            .with_lifetime(self.identity.lifetime)
+            .with_authenticated_at(self.identity.authenticated_at.map(within))
+            .with_checked_at(checked_at.map(within)))
+    }
+
     /// Opens the pending cookie, once.
     fn load(&mut self) {
         let Some(value) = self.pending.take() else {
@@ -400,11 +622,25 @@ impl State {
             .and_then(|value| self.config.codec.open(value, self.now));
         match opened {
             Ok(session) => {
+                let meta = *session.meta();
+                tracing::trace!(
+                    session_id = %meta.id(),
+                    version = session.version(),
+                    key_index = session.key_index(),
+                    "session cookie opened"
+                );
                 self.brought.opened = Some(Opened {
-                    created_at: session.created_at(),
-                    expires_at: session.expires_at(),
+                    created_at: meta.created_at(),
+                    expires_at: meta.expires_at(),
                     key_index: session.key_index(),
+                    version: session.version(),
                 });
+                self.identity = Identity {
+                    id: Some(meta.id()),
+                    lifetime: meta.lifetime(),
+                    authenticated_at: meta.authenticated_at(),
+                    checked_at: meta.checked_at(),
+                };
                 self.data = session.into_data();
             }
             // Two cookies of the name never come from a well-behaved browser.
@@ -433,6 +669,7 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("opened_yet", &state.pending.is_none())
             .field("data", &state.data)
+            .field("identity", &state.identity)
             .field("brought", &state.brought)
             .field("did", &state.did)
             .finish_non_exhaustive()

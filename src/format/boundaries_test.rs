@@ -68,7 +68,8 @@ fn check_times_table() {
     ];
     let codec = codec();
     for (name, created_at, expires_at, now, opens) in rows {
-        let got = codec.check_times(*created_at, *expires_at, *now);
+        let meta = SessionMeta::new(id(), *created_at, *expires_at);
+        let got = codec.check_times(&meta, *now);
         let expected = if *opens {
             Ok(())
         } else {
@@ -86,7 +87,8 @@ fn check_times_table() {
 #[test]
 fn without_a_maximum_idle_the_sealed_expiry_is_trusted() {
     let codec = codec().max_idle(None);
-    assert_eq!(codec.check_times(NOW, NOW + 10 * LIFETIME, NOW), Ok(()));
+    let meta = SessionMeta::new(id(), NOW, NOW + 10 * LIFETIME);
+    assert_eq!(codec.check_times(&meta, NOW), Ok(()));
 }
 
 /// The compression threshold is inclusive: a body of exactly the threshold
@@ -103,10 +105,13 @@ fn a_body_of_exactly_the_threshold_is_compressed_and_one_byte_less_is_not() {
         data
     };
     assert_eq!(
-        codec.encode_body(&body(threshold)).unwrap().flags,
-        FLAG_DEFLATE
+        codec.encode_body(&body(threshold)).unwrap().deflated,
+        true
     );
-    assert_eq!(codec.encode_body(&body(threshold - 1)).unwrap().flags, 0);
+    assert_eq!(
+        codec.encode_body(&body(threshold - 1)).unwrap().deflated,
+        false
+    );
 }
 
 /// A compressed body is kept only when it is strictly smaller: equal length
@@ -143,10 +148,9 @@ fn compression_that_saves_nothing_is_not_kept() {
     }
     let equal = equal.expect("a body DEFLATE does not shrink");
     let shorter = shorter.expect("a body DEFLATE shrinks by one byte");
-    assert_eq!(codec.encode_body(&equal).unwrap().flags, 0, "equal length");
-    assert_eq!(
-        codec.encode_body(&shorter).unwrap().flags,
-        FLAG_DEFLATE,
+    assert!(!codec.encode_body(&equal).unwrap().deflated, "equal length");
+    assert!(
+        codec.encode_body(&shorter).unwrap().deflated,
         "one byte shorter"
     );
 }
@@ -156,14 +160,14 @@ fn compression_that_saves_nothing_is_not_kept() {
 #[test]
 fn the_value_length_limit_is_exact() {
     let codec = SessionCodec::new(Keyring::single(Key::from_bytes(&[3; 32]).unwrap()), "s");
-    // ⌈4 × (62 + 65,536) / 3⌉: the figure SECURITY.md (G5) states.
-    assert_eq!(codec.max_value_len(), 87_464);
-    let at_limit = "A".repeat(87_464);
+    // ⌈4 × (102 + 65,536) / 3⌉: the figure SECURITY.md (G5) states.
+    assert_eq!(codec.max_value_len(), 87_518);
+    let at_limit = "A".repeat(87_518);
     assert_ne!(
         codec.open(&at_limit, NOW).err(),
         Some(RejectReason::TooLarge)
     );
-    let over = "A".repeat(87_465);
+    let over = "A".repeat(87_519);
     assert_eq!(codec.open(&over, NOW).err(), Some(RejectReason::TooLarge));
 }
 
@@ -208,4 +212,8 @@ fn contexts_of_any_length_seal_and_open() {
             "context of {len} bytes, opened under another"
         );
     }
+}
+
+fn id() -> SessionId {
+    SessionId::from_bytes([7; 16]).unwrap()
 }

@@ -23,7 +23,6 @@ pub const MAX_KEY_LEN: usize = 64;
 
 const EXTRACT_SALT: &[u8] = b"client-session/v1";
 const KEY_ID_INFO: &[u8] = b"client-session/v1 key-id";
-const MESSAGE_KEY_INFO: &[u8] = b"client-session/v1 message-key";
 
 /// The public 4-byte identifier of a [`Key`], carried in every cookie it seals.
 ///
@@ -155,11 +154,12 @@ impl Key {
         self.id
     }
 
-    /// Derives the per-cookie AES-256 key from the first 12 bytes of the nonce.
-    pub(crate) fn message_key(&self, kdf_nonce: &[u8]) -> Zeroizing<[u8; 32]> {
+    /// Derives the per-cookie AES-256 key from the format's label (each
+    /// format version has its own) and the first 12 bytes of the nonce.
+    pub(crate) fn message_key(&self, label: &[u8], kdf_nonce: &[u8]) -> Zeroizing<[u8; 32]> {
         let mut okm = Zeroizing::new([0u8; 32]);
         self.expander
-            .expand_multi_info(&[MESSAGE_KEY_INFO, kdf_nonce], okm.as_mut_slice())
+            .expand_multi_info(&[label, kdf_nonce], okm.as_mut_slice())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         okm
     }

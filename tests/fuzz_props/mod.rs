@@ -35,11 +35,15 @@ pub(crate) const MAX_CHUNKS: usize = 4;
 pub(crate) const KEY_A: [u8; 32] = seq::<32>(0);
 /// The vectors' second key: bytes 32..96 (key id prefix `ASaNPuE…`).
 pub(crate) const KEY_B: [u8; 64] = seq::<64>(32);
-/// Decoded bytes of the smallest sealed value: header 29 + prefix 17 + tag 16.
+/// Decoded bytes of the smallest sealed value of any version (v1): header
+/// 29 + prefix 17 + tag 16.
 const MIN_SEALED_LEN: usize = 62;
+/// Decoded bytes of the smallest v2 value: header 29 + prefix 57 + tag 16.
+const MIN_SEALED_LEN_V2: usize = 102;
 /// Longest value `open` decodes with the default body limit (unpadded base64
-/// of `MIN_SEALED_LEN + DEFAULT_BODY_LIMIT` bytes); longer is `TooLarge` up front.
-pub(crate) const MAX_VALUE_LEN: usize = ((MIN_SEALED_LEN + DEFAULT_BODY_LIMIT) * 4).div_ceil(3);
+/// of `MIN_SEALED_LEN_V2 + DEFAULT_BODY_LIMIT` bytes); longer is `TooLarge` up front.
+pub(crate) const MAX_VALUE_LEN: usize =
+    ((MIN_SEALED_LEN_V2 + DEFAULT_BODY_LIMIT) * 4).div_ceil(3);
 
 const fn seq<const N: usize>(start: u8) -> [u8; N] {
     let mut out = [0u8; N];
@@ -239,8 +243,10 @@ fn check_reject_order(value: &str, reason: RejectReason, known: bool) {
     );
     if bytes.len() < MIN_SEALED_LEN {
         assert_eq!(reason, RejectReason::Malformed, "too short: {value:?}");
-    } else if bytes[0] != 0x01 {
+    } else if bytes[0] != 0x01 && bytes[0] != 0x02 {
         assert_eq!(reason, RejectReason::UnsupportedVersion, "{value:?}");
+    } else if bytes[0] == 0x02 && bytes.len() < MIN_SEALED_LEN_V2 {
+        assert_eq!(reason, RejectReason::Malformed, "v2 too short: {value:?}");
     } else if bytes[1..5] != key_a().id().to_bytes() && bytes[1..5] != key_b().id().to_bytes() {
         assert_eq!(reason, RejectReason::UnknownKey, "{value:?}");
     } else if !authentic(&bytes) {
@@ -265,7 +271,16 @@ fn check_reject_order(value: &str, reason: RejectReason, known: bool) {
     }
 }
 
-/// Whether decoded `bytes` (at least a header and a tag, version 1) carry a
+/// The spec's HKDF label of the message key of a version.
+fn message_key_label(version: u8) -> &'static [u8] {
+    match version {
+        0x01 => b"client-session/v1 message-key",
+        0x02 => b"client-session/v2 message-key",
+        other => panic!("no label for version {other}"),
+    }
+}
+
+/// Whether decoded `bytes` (at least a header and a tag, version 1 or 2) carry a
 /// GCM tag that verifies under the ring key their key id names, computed
 /// from the spec with `hkdf` and `aes-gcm` directly, not with the crate's
 /// `Key`: the independent answer to "was this sealed by a ring key?".
@@ -283,7 +298,7 @@ fn authentic(bytes: &[u8]) -> bool {
         }
         let mut message_key = [0u8; 32];
         kdf.expand_multi_info(
-            &[b"client-session/v1 message-key", &header[5..17]],
+            &[message_key_label(header[0]), &header[5..17]],
             &mut message_key,
         )
         .unwrap();
@@ -642,9 +657,9 @@ pub(crate) fn seal_open(data: &[u8]) {
         Ok(value.len()),
         "sealed_len"
     );
-    assert!(value.starts_with("AfSGA_"), "header of key A: {value}");
+    assert!(value.starts_with("AvSGA_"), "v2 header of key A: {value}");
     let decoded = strict_base64url(value.as_bytes()).expect("a sealed value is strict base64url");
-    assert!(decoded.len() >= MIN_SEALED_LEN);
+    assert!(decoded.len() >= MIN_SEALED_LEN_V2);
 
     // Round trip, with either key position.
     let opened = seal_codec
