@@ -100,11 +100,13 @@ fn codec_other_context() -> &'static SessionCodec {
 }
 
 const VECTORS: &str = include_str!("../vectors/vectors-v1.json");
+const VECTORS_V2: &str = include_str!("../vectors/vectors-v2.json");
 const KNOWN_SEALED: &str = include_str!("known_sealed.txt");
 
 /// Values that were really sealed for `session` with key A or B: the values
-/// of the `open` vectors expected to open (chunked ones joined) and the fresh
-/// seeds listed in `known_sealed.txt`. These, and only these, may open; the
+/// of the `open` vectors expected to open (chunked ones joined), the v2
+/// vectors refused only after authentication (expired, revoked… under their
+/// own configuration), and the fresh seeds listed in `known_sealed.txt`. These, and only these, may open; the
 /// fuzzer cannot produce another authentic value without the keys.
 pub(crate) fn known_sealed() -> &'static HashSet<String> {
     static KNOWN: LazyLock<HashSet<String>> = LazyLock::new(|| {
@@ -115,6 +117,20 @@ pub(crate) fn known_sealed() -> &'static HashSet<String> {
             .map(str::to_owned)
             .collect();
         known.extend(vector_open_values());
+        let v2: Value = serde_json::from_str(VECTORS_V2).expect("v2 vectors parse");
+        for v in v2["open"].as_array().expect("open vectors") {
+            let authentic = v["expect"] == "open"
+                || ["expired", "revoked", "too_large", "invalid_body"]
+                    .contains(&v["reason"].as_str().unwrap_or_default());
+            if !authentic || v["context"] != NAME {
+                continue;
+            }
+            let header = cookie_header_of(v);
+            let incoming = chunk::read(std::iter::once(header.as_bytes()), NAME, MAX_CHUNKS);
+            if let Some(Ok(value)) = incoming.value {
+                known.insert(value.into_owned());
+            }
+        }
         known
     });
     &KNOWN
