@@ -464,3 +464,40 @@ mod tests {
         assert!(data.contains_key("c") && !data.contains_key("d"));
     }
 }
+
+/// What the format spec (opening step 9) says of JSON an independent
+/// implementation must accept or refuse, pinned here.
+#[cfg(test)]
+mod spec_json_test {
+    use super::*;
+
+    #[test]
+    fn the_json_rules_of_the_spec() {
+        let rows: [(&str, &[u8], bool); 12] = [
+            ("surrounding whitespace", b" \n{\"a\":1}\t ", true),
+            ("number beyond f64 kept as text", b"{\"a\":1e400}", true),
+            ("deep nesting (200)", &[], true),
+            ("lone surrogate escape", b"{\"a\":\"\\ud800\"}", true),
+            ("NaN", b"{\"a\":NaN}", false),
+            ("byte order mark", b"\xef\xbb\xbf{}", false),
+            ("trailing comma", b"{\"a\":1,}", false),
+            ("single quotes", b"{'a':1}", false),
+            (
+                "raw control character in a string",
+                b"{\"a\":\"\x01\"}",
+                false,
+            ),
+            ("empty", b"", false),
+            ("top-level string", b"\"{}\"", false),
+            ("two objects", b"{}{}", false),
+        ];
+        for (name, body, accepted) in rows {
+            let body = if body.is_empty() && accepted {
+                format!(r#"{{"a":{}1{}}}"#, "[".repeat(200), "]".repeat(200)).into_bytes()
+            } else {
+                body.to_vec()
+            };
+            assert_eq!(SessionData::from_json(&body).is_some(), accepted, "{name}");
+        }
+    }
+}

@@ -302,9 +302,9 @@ impl fmt::Display for SealError {
             SealError::RandomUnavailable => {
                 f.write_str("the operating system's random number generator failed")
             }
-            SealError::InconsistentTimes => f.write_str(
-                "authenticated_at and checked_at must be within created_at..expires_at",
-            ),
+            SealError::InconsistentTimes => {
+                f.write_str("authenticated_at and checked_at must be within created_at..expires_at")
+            }
         }
     }
 }

@@ -143,7 +143,11 @@ mod tests {
             ("all zero", "00".repeat(16)),
             ("sign", format!("+{}", "a".repeat(31))),
         ] {
-            assert_eq!(text.parse::<SessionId>(), Err(ParseSessionIdError), "{name}");
+            assert_eq!(
+                text.parse::<SessionId>(),
+                Err(ParseSessionIdError),
+                "{name}"
+            );
         }
         assert_eq!(SessionId::from_bytes([0; 16]), None);
     }

@@ -184,7 +184,13 @@ mod tests {
     fn resolution_table() {
         let day = Duration::from_secs(86_400);
         let rows = [
-            ("defaults", Lifetime::configured(), LIMITS, Some(3_600), Some(86_400)),
+            (
+                "defaults",
+                Lifetime::configured(),
+                LIMITS,
+                Some(3_600),
+                Some(86_400),
+            ),
             (
                 "remember me within the caps",
                 Lifetime::remember_for(30 * day),

@@ -131,10 +131,8 @@ impl Revalidation {
             Ok(Verdict::Valid) => AfterCheck::Pass,
             Ok(Verdict::Revoked) => AfterCheck::Revoke,
             Err(_) => {
-                let forgiven_until = checked_at.map(|at| {
-                    at.saturating_add(self.every)
-                        .saturating_add(self.grace)
-                });
+                let forgiven_until =
+                    checked_at.map(|at| at.saturating_add(self.every).saturating_add(self.grace));
                 if forgiven_until.is_some_and(|until| now < until) {
                     AfterCheck::Forgive
                 } else {
@@ -166,7 +164,12 @@ mod tests {
             ("one second before the interval", Some(1_000), 1_059, false),
             ("at the interval", Some(1_000), 1_060, true),
             ("long after", Some(1_000), 9_000, true),
-            ("checked at the end of time: saturates", Some(u64::MAX), u64::MAX - 1, false),
+            (
+                "checked at the end of time: saturates",
+                Some(u64::MAX),
+                u64::MAX - 1,
+                false,
+            ),
         ];
         for (name, checked_at, now, expect) in rows {
             assert_eq!(r.due(checked_at, now), expect, "{name}");
@@ -178,12 +181,48 @@ mod tests {
         let r = revalidation();
         let down = || Err::<Verdict, CheckError>("database down".into());
         let rows = [
-            ("valid", Ok(Verdict::Valid), Some(1_000), 1_100, AfterCheck::Pass),
-            ("revoked", Ok(Verdict::Revoked), Some(1_000), 1_100, AfterCheck::Revoke),
-            ("revoked, never checked", Ok(Verdict::Revoked), None, 1_100, AfterCheck::Revoke),
-            ("error within the grace", down(), Some(1_000), 1_359, AfterCheck::Forgive),
-            ("error at the end of the grace", down(), Some(1_000), 1_360, AfterCheck::Refuse),
-            ("error, never checked: no grace", down(), None, 1_000, AfterCheck::Refuse),
+            (
+                "valid",
+                Ok(Verdict::Valid),
+                Some(1_000),
+                1_100,
+                AfterCheck::Pass,
+            ),
+            (
+                "revoked",
+                Ok(Verdict::Revoked),
+                Some(1_000),
+                1_100,
+                AfterCheck::Revoke,
+            ),
+            (
+                "revoked, never checked",
+                Ok(Verdict::Revoked),
+                None,
+                1_100,
+                AfterCheck::Revoke,
+            ),
+            (
+                "error within the grace",
+                down(),
+                Some(1_000),
+                1_359,
+                AfterCheck::Forgive,
+            ),
+            (
+                "error at the end of the grace",
+                down(),
+                Some(1_000),
+                1_360,
+                AfterCheck::Refuse,
+            ),
+            (
+                "error, never checked: no grace",
+                down(),
+                None,
+                1_000,
+                AfterCheck::Refuse,
+            ),
         ];
         for (name, outcome, checked_at, now, expect) in rows {
             assert_eq!(r.after(&outcome, checked_at, now), expect, "{name}");

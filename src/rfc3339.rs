@@ -61,8 +61,8 @@ fn parse_rfc3339(text: &str) -> Option<u64> {
     if day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset;
+    let seconds =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
     u64::try_from(seconds).ok()
 }
 
@@ -96,9 +96,21 @@ mod tests {
             ("epoch", "1970-01-01T00:00:00Z", 0),
             ("UTC", "2025-11-30T08:00:00Z", 1_764_489_600),
             ("lower-case t and z", "2025-11-30t08:00:00z", 1_764_489_600),
-            ("fraction dropped", "2025-11-30T08:00:00.999Z", 1_764_489_600),
-            ("positive offset", "2025-11-30T09:30:00+01:30", 1_764_489_600),
-            ("negative offset", "2025-11-30T03:00:00-05:00", 1_764_489_600),
+            (
+                "fraction dropped",
+                "2025-11-30T08:00:00.999Z",
+                1_764_489_600,
+            ),
+            (
+                "positive offset",
+                "2025-11-30T09:30:00+01:30",
+                1_764_489_600,
+            ),
+            (
+                "negative offset",
+                "2025-11-30T03:00:00-05:00",
+                1_764_489_600,
+            ),
             ("space separator", "2025-11-30 08:00:00Z", 1_764_489_600),
             ("leap day", "2024-02-29T00:00:00Z", 1_709_164_800),
             ("year 2000 leap day", "2000-02-29T00:00:00Z", 951_782_400),

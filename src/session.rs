@@ -201,10 +201,13 @@ impl Session {
         }
         let sealed = match plan {
             Plan::Seal(seal) => Some(state.meta_for(seal).and_then(|meta| {
-                config.codec.seal_with_meta(&state.data, &meta).map(|value| {
-                    let size = config.cookie_size(value.len());
-                    (value, size)
-                })
+                config
+                    .codec
+                    .seal_with_meta(&state.data, &meta)
+                    .map(|value| {
+                        let size = config.cookie_size(value.len());
+                        (value, size)
+                    })
             })),
             Plan::Nothing | Plan::Expire => None,
         };
@@ -587,7 +590,10 @@ impl State {
 
     /// The id for a log line (empty for a session without one yet).
     fn log_id(&self) -> String {
-        self.identity.id.map(|id| id.to_string()).unwrap_or_default()
+        self.identity
+            .id
+            .map(|id| id.to_string())
+            .unwrap_or_default()
     }
 
     /// The fields to seal for `seal`. A re-seal keeps the id, the login time

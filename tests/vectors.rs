@@ -138,7 +138,8 @@ fn every_v2_open_vector_opens_or_is_rejected_as_stated() {
                 let session = outcome.unwrap_or_else(|r| panic!("vector {name:?} rejected: {r}"));
                 let meta = session.meta();
                 let lifetime = meta.lifetime();
-                let secs = |d: Option<Duration>| d.map_or(0, |d| u32::try_from(d.as_secs()).unwrap());
+                let secs =
+                    |d: Option<Duration>| d.map_or(0, |d| u32::try_from(d.as_secs()).unwrap());
                 let got = typed_v2::Fields {
                     created_at: meta.created_at(),
                     expires_at: meta.expires_at(),
@@ -169,5 +170,8 @@ fn every_v2_open_vector_opens_or_is_rejected_as_stated() {
             }
         }
     }
-    assert!(opened >= 20 && rejected >= 50, "{opened} opened, {rejected} rejected");
+    assert!(
+        opened >= 20 && rejected >= 50,
+        "{opened} opened, {rejected} rejected"
+    );
 }

@@ -62,7 +62,13 @@
 //! ```
 //!
 //! A sealer keeps `authenticated_at` and `checked_at` either `0` or within
-//! `created_at <= t < expires_at` (opening refuses anything else).
+//! `created_at <= t < expires_at` (opening refuses anything else). It sets
+//! `expires_at = now + i` with the session's resolved idle timeout `i`
+//! (see opening step 6); a sealer with no idle timeout at all chooses
+//! `expires_at` itself. The body may be compressed with any DEFLATE encoder
+//! at any level (this crate: level 1, bodies from 1 KiB, kept only when
+//! smaller), so only uncompressed seals are reproducible byte for byte —
+//! the seal vectors are uncompressed.
 //!
 //! Every cookie is encrypted under its own key, derived from 96 random bits,
 //! with a GCM nonce made of 96 more. Plain AES-GCM with random nonces must
@@ -89,9 +95,10 @@
 //!
 //! A v1 session has no id, no lifetime of its own, was never authenticated
 //! (`authenticated_at` absent) and never checked (`checked_at` absent). This
-//! crate gives it the id `SHA-256("client-session/v1 session-id" || N)[0..16]`
-//! (so every request carrying that cookie agrees on it) and keeps that id
-//! when it seals the session again as v2.
+//! crate gives it the id `SHA-256("client-session/v1 session-id" || N)[0..16]`,
+//! `N` being the whole 24-byte nonce of its header (so every request
+//! carrying that cookie agrees on it), and keeps that id when it seals the
+//! session again as v2.
 //!
 //! # Opening
 //! A value is rejected — the request simply has no session — at the first
@@ -127,11 +134,36 @@
 //!    `now < created_at + a` → else [`Expired`](RejectReason::Expired);
 //! 7. when `NB` is set, `created_at >= NB` → else [`Revoked`](RejectReason::Revoked);
 //! 8. a compressed body inflates to at most the body limit (inflation stops
-//!    at the limit) and an uncompressed one is at most the limit → else [`TooLarge`](RejectReason::TooLarge),
-//!    or [`InvalidBody`](RejectReason::InvalidBody) for broken DEFLATE;
-//! 9. the body is UTF-8 JSON whose top level is an object → else [`InvalidBody`](RejectReason::InvalidBody).
+//!    at the limit) and an uncompressed one is at most the limit → else [`TooLarge`](RejectReason::TooLarge);
+//!    a compressed body that is not exactly one complete raw DEFLATE stream
+//!    (a bad block, a stream cut short, bytes after its final block) → [`InvalidBody`](RejectReason::InvalidBody)
+//!    — whichever the inflater meets first;
+//! 9. the body is UTF-8 JSON (RFC 8259) whose top level is an object →
+//!    else [`InvalidBody`](RejectReason::InvalidBody). Whitespace around
+//!    the object is allowed, nothing else after it (no BOM, no second
+//!    value, no `NaN`, no trailing comma, no raw control character in a
+//!    string). Strings and numbers are checked against the grammar only:
+//!    a lone surrogate escape (`"\ud800"`) or a number beyond `f64`
+//!    (`1e400`) is accepted and kept as written. Nesting depth is bounded
+//!    by the body limit alone. Of duplicate keys the last one wins.
 //!
-//! Additions are with saturation: a sum past 2^64 − 1 is 2^64 − 1.
+//! Additions are with saturation: a sum past 2^64 − 1 is 2^64 − 1. Nothing
+//! requires `created_at <= expires_at`: a cookie whose creation is up to the
+//! leeway after its expiry is within the rules above and opens.
+//!
+//! Values are compared as bytes ("characters" in step 1 are bytes, the
+//! value is ASCII); a value in double quotes is not unquoted. An empty
+//! value is refused at step 1 (malformed). A key ring never holds two keys
+//! with one `key_id` (refused when it is configured), so step 3 finds at
+//! most one key. [`OpenedSession::meta`] reports the fields as sealed (`0`
+//! as absent), not resolved against the configuration.
+//!
+//! The chunking of long values across cookies ([`crate::chunk`]) happens
+//! before step 1, on the `Cookie` header: broken chunks (a missing part, a
+//! count that is not canonical or is over the reader's cap — 22 with the
+//! default body limit, enough for the longest value step 1 accepts) →
+//! [`Malformed`](RejectReason::Malformed); two cookies of one name →
+//! [`Duplicate`](RejectReason::Duplicate). Step 1 applies to the joined value.
 //!
 //! A cookie opened with a key other than the primary, or sealed as v1,
 //! should be sealed again as v2 with the primary (the HTTP layer does), so
@@ -147,7 +179,6 @@
 //! configured, is checked on that first request. Rolling back to 0.2 after
 //! v2 cookies were issued logs those users out (0.2 refuses version `0x02`).
 //!
-//! Chunking a value across several cookies is described in [`crate::chunk`].
 
 use std::time::Duration;
 

@@ -19,8 +19,7 @@ fn every_seal_vector_is_reproduced_byte_for_byte() {
         let key = Key::from_bytes(&STANDARD.decode(&v.key).unwrap()).unwrap();
         let nonce: [u8; NONCE_LEN] = typed::hex(&v.nonce).try_into().unwrap();
         let codec = SessionCodec::new(Keyring::single(key), v.context.as_str());
-        let value =
-            codec.seal_v1_with_nonce(&nonce, v.created_at, v.expires_at, v.body.as_bytes());
+        let value = codec.seal_v1_with_nonce(&nonce, v.created_at, v.expires_at, v.body.as_bytes());
         assert_eq!(value, v.value, "seal vector {:?}", v.name);
     }
 }

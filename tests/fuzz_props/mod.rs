@@ -42,8 +42,7 @@ const MIN_SEALED_LEN: usize = 62;
 const MIN_SEALED_LEN_V2: usize = 102;
 /// Longest value `open` decodes with the default body limit (unpadded base64
 /// of `MIN_SEALED_LEN_V2 + DEFAULT_BODY_LIMIT` bytes); longer is `TooLarge` up front.
-pub(crate) const MAX_VALUE_LEN: usize =
-    ((MIN_SEALED_LEN_V2 + DEFAULT_BODY_LIMIT) * 4).div_ceil(3);
+pub(crate) const MAX_VALUE_LEN: usize = ((MIN_SEALED_LEN_V2 + DEFAULT_BODY_LIMIT) * 4).div_ceil(3);
 
 const fn seq<const N: usize>(start: u8) -> [u8; N] {
     let mut out = [0u8; N];

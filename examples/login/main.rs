@@ -2,11 +2,27 @@
 //!
 //! The classic "sessions with Express" tutorial, done with sealed cookies:
 //! log in as `user1` / `mypassword` (role `user`) or `admin` / `adminpassword`
-//! (role `admin`), fill a cart, log out.
+//! (role `admin`), fill a cart, log out — and what a login needs on top:
+//!
+//! * **Remember me** (`remember=on` on `POST /login`): a persistent 30-day
+//!   session; otherwise a browser-session cookie that also ends after 30
+//!   idle minutes.
+//! * **Log out everywhere** (`POST /logout-everywhere`): the user's epoch in
+//!   the database moves on, and every other session of that user — other
+//!   browsers, other instances — is anonymous within the check interval.
+//! * **Log everyone out**: restart the instances with `SESSION_NOT_BEFORE`.
+//! * `/me` shows the session `id` and `authenticated_at` (Unix seconds).
 //!
 //! Environment:
 //! * `SESSION_KEYS` / `SESSION_KEYS_FILE` — the key ring (see the README). When
 //!   neither is set the demo makes a key for this process only and warns.
+//! * `SESSION_NOT_BEFORE` — Unix seconds or an RFC 3339 date-time: sessions
+//!   created before it are refused.
+//! * `SESSION_CHECK_INTERVAL` (seconds, default 10) — how often a session is
+//!   checked against the user's epoch.
+//! * `DATABASE_PATH` (default: `client-session-login-demo.sqlite3` in the
+//!   system's temporary directory, shared by every instance on the machine)
+//!   — the SQLite file of users and epochs, created on first run.
 //! * `PORT` (default 3000), `BIND` (default 127.0.0.1) — where to listen.
 //! * `INSTANCE` (default: the port) — sent as `X-Instance` on every response,
 //!   so a load-balanced deployment shows which instance answered.
@@ -15,21 +31,29 @@
 //! and the session follows the user across all of them.
 
 use std::net::SocketAddr;
+use std::time::{Duration, UNIX_EPOCH};
 
-use axum::extract::Form;
+use axum::extract::{Form, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use client_session::{ConfigError, Key, Keyring, Session, SessionConfig, SessionLayer};
+use client_session::{
+    ConfigError, Key, Keyring, Lifetime, Session, SessionConfig, SessionLayer, Verdict,
+};
 use serde::Deserialize;
 use serde_json::json;
 
-const USERS: &[(&str, &str, &str)] = &[
-    ("user1", "mypassword", "user"),
-    ("admin", "adminpassword", "admin"),
-];
+mod users;
+use users::Users;
+
 const MAX_ITEM_CHARS: usize = 200;
+const DAY: Duration = Duration::from_secs(86_400);
+/// "Remember me": a persistent session of 30 days.
+const REMEMBERED: Duration = Duration::from_secs(30 * 86_400);
+/// Otherwise: a browser-session cookie, ended after 30 idle minutes.
+const BROWSER_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+const DEFAULT_CHECK_INTERVAL: u64 = 10;
 
 #[tokio::main]
 async fn main() {
@@ -63,7 +87,52 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let config = match SessionConfig::builder(keyring).build() {
+    let check_interval = match std::env::var("SESSION_CHECK_INTERVAL") {
+        Err(_) => DEFAULT_CHECK_INTERVAL,
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if seconds > 0 => seconds,
+            _ => {
+                eprintln!(
+                    "error: SESSION_CHECK_INTERVAL must be a whole number of seconds, at least 1"
+                );
+                std::process::exit(2);
+            }
+        },
+    };
+    let database = Users::default_path();
+    let users = match Users::open(&database) {
+        Ok(users) => users,
+        Err(err) => {
+            eprintln!(
+                "error: cannot open the user database {}: {err}",
+                database.display()
+            );
+            std::process::exit(2);
+        }
+    };
+    let config = SessionConfig::builder(keyring)
+        .max_idle_timeout(REMEMBERED)
+        .max_absolute_lifetime(REMEMBERED)
+        .revalidate(Duration::from_secs(check_interval), {
+            let users = users.clone();
+            move |session| {
+                let users = users.clone();
+                async move {
+                    // Anonymous sessions have nothing to revoke.
+                    let Some(name) = session.get::<String>("user") else {
+                        return Ok(Verdict::Valid);
+                    };
+                    let epoch: Option<i64> = session.get("epoch");
+                    Ok(match users.find(&name).await? {
+                        Some(user) if Some(user.epoch) == epoch => Verdict::Valid,
+                        _ => Verdict::Revoked,
+                    })
+                }
+            }
+        })
+        .not_before_from_env()
+        .and_then(|builder| builder.build());
+    let config = match config {
         Ok(config) => config,
         Err(err) => {
             eprintln!("error: {err}");
@@ -71,7 +140,7 @@ async fn main() {
         }
     };
 
-    let app = app(config, instance);
+    let app = app(config, users, instance);
     let addr: SocketAddr = match format!("{bind}:{port}").parse() {
         Ok(addr) => addr,
         Err(_) => {
@@ -89,15 +158,17 @@ async fn main() {
     axum::serve(listener, app).await.expect("server error");
 }
 
-fn app(config: SessionConfig, instance: String) -> Router {
+fn app(config: SessionConfig, users: Users, instance: String) -> Router {
     let instance = HeaderValue::from_str(&instance).unwrap_or(HeaderValue::from_static("?"));
     Router::new()
         .route("/", get(home))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/logout-everywhere", post(logout_everywhere))
         .route("/me", get(me))
         .route("/cart", get(cart).post(add_to_cart))
         .route("/admin", get(admin))
+        .with_state(users)
         .layer(SessionLayer::new(config))
         .layer(middleware::map_response(move |mut response: Response| {
             let instance = instance.clone();
@@ -130,17 +201,27 @@ async fn home(session: Session) -> Html<String> {
                 .iter()
                 .map(|item| format!("<li>{}</li>", escape(item)))
                 .collect();
+            let id = session.id().map(|id| id.to_string()).unwrap_or_default();
+            let remembered = session.lifetime().persistent() == Some(true);
             Html(page(&format!(
                 r#"<h1>Welcome, {name}</h1>
 <p>Role: {role}</p>
+<p>Session <code id="session-id">{id}</code>, logged in at <span id="authenticated-at">{at}</span> (Unix time){remember}.</p>
 <h2>Your cart ({count} items)</h2>
 <ul id="cart">{items}</ul>
 <form method="post" action="/cart">
   <input name="item" maxlength="200" required placeholder="Item"> <button type="submit">Add to cart</button>
 </form>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>"#,
+<form method="post" action="/logout"><button type="submit">Log out</button></form>
+<form method="post" action="/logout-everywhere"><button type="submit">Log out everywhere</button></form>"#,
                 name = escape(&user.name),
                 role = escape(&user.role),
+                at = authenticated_at(&session).unwrap_or_default(),
+                remember = if remembered {
+                    ", remembered for 30 days"
+                } else {
+                    ""
+                },
                 count = cart.len(),
             )))
         }
@@ -153,22 +234,36 @@ struct Credentials {
     username: String,
     #[serde(default)]
     password: String,
+    /// The "remember me" checkbox: `on` when ticked, absent otherwise.
+    remember: Option<String>,
 }
 
-async fn login(session: Session, Form(form): Form<Credentials>) -> Response {
-    let found = USERS
-        .iter()
-        .find(|(name, password, _)| *name == form.username && *password == form.password);
-    let Some((name, _, role)) = found else {
-        let form = login_form(Some("Unknown user name or wrong password."));
-        return (StatusCode::UNAUTHORIZED, Html(page(&form))).into_response();
+async fn login(
+    State(users): State<Users>,
+    session: Session,
+    Form(form): Form<Credentials>,
+) -> Response {
+    let user = match users.authenticate(&form.username, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            let form = login_form(Some("Unknown user name or wrong password."));
+            return (StatusCode::UNAUTHORIZED, Html(page(&form))).into_response();
+        }
+        Err(err) => return unavailable(&err),
     };
-    // A new session at login: nothing from before survives, and the absolute
-    // lifetime counts from now.
+    // A new session at login: a new id, nothing from before survives, and
+    // the absolute lifetime counts from now.
     session.regenerate();
+    session.mark_authenticated();
+    session.set_lifetime(if form.remember.as_deref() == Some("on") {
+        Lifetime::remember_for(REMEMBERED)
+    } else {
+        Lifetime::browser_session(BROWSER_SESSION_IDLE).with_absolute_lifetime(DAY)
+    });
     let stored = session
-        .insert("user", name)
-        .and_then(|()| session.insert("role", role))
+        .insert("user", &user.name)
+        .and_then(|()| session.insert("role", &user.role))
+        .and_then(|()| session.insert("epoch", &user.epoch))
         .and_then(|()| session.insert("cart", &Vec::<String>::new()));
     match stored {
         Ok(()) => Redirect::to("/").into_response(),
@@ -181,11 +276,48 @@ async fn logout(session: Session) -> Redirect {
     Redirect::to("/")
 }
 
+/// Ends every session of the user: this one now, the others (other
+/// browsers, other instances) at their next check.
+async fn logout_everywhere(State(users): State<Users>, session: Session) -> Response {
+    let Some(user) = current_user(&session) else {
+        return not_logged_in();
+    };
+    if let Err(err) = users.bump_epoch(&user.name).await {
+        return unavailable(&err);
+    }
+    session.destroy();
+    Redirect::to("/").into_response()
+}
+
 async fn me(session: Session) -> Response {
     match current_user(&session) {
-        Some(user) => Json(json!({"user": user.name, "role": user.role})).into_response(),
+        Some(user) => Json(json!({
+            "user": user.name,
+            "role": user.role,
+            "id": session.id().map(|id| id.to_string()),
+            "authenticated_at": authenticated_at(&session),
+            "remembered": session.lifetime().persistent() == Some(true),
+        }))
+        .into_response(),
         None => not_logged_in(),
     }
+}
+
+/// When the user logged in, in Unix seconds.
+fn authenticated_at(session: &Session) -> Option<u64> {
+    session
+        .authenticated_at()
+        .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+        .map(|since| since.as_secs())
+}
+
+fn unavailable(err: &rusqlite::Error) -> Response {
+    eprintln!("error: user database: {err}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"error": "user database unavailable"})),
+    )
+        .into_response()
 }
 
 async fn cart(session: Session) -> Response {
@@ -248,6 +380,7 @@ fn login_form(error: Option<&str>) -> String {
 <form method="post" action="/login">
   <label>User name <input name="username" autocomplete="username" required></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+  <label><input name="remember" type="checkbox"> Remember me for 30 days</label>
   <button type="submit">Log in</button>
 </form>
 <p>Try <code>user1</code> / <code>mypassword</code> or <code>admin</code> / <code>adminpassword</code>.</p>"#
