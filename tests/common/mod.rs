@@ -50,6 +50,17 @@ pub fn test_app(config: SessionConfig) -> Router {
             routing::post(|s: Session| async move { s.regenerate() }),
         )
         .route("/meta", routing::get(meta))
+        .route("/login/{user}", routing::post(login))
+        .route(
+            "/reauthenticate",
+            routing::post(|s: Session| async move { s.mark_authenticated() }),
+        )
+        .route("/fresh/{secs}", routing::get(fresh))
+        .route("/lifetime", routing::post(set_lifetime))
+        .route(
+            "/regenerate_keeping/{key}",
+            routing::post(regenerate_keeping),
+        )
         .route("/untouched", routing::get(|| async { "no session here" }))
         .route("/grow/{len}", routing::post(grow))
         .route("/size", routing::get(size))
@@ -90,14 +101,58 @@ async fn meta(session: Session) -> String {
     let secs = |t: Option<std::time::SystemTime>| {
         t.map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
     };
+    let lifetime = session.lifetime();
     serde_json::json!({
         "valid": session.had_valid_cookie(),
         "created_at": secs(session.created_at()),
         "expires_at": secs(session.expires_at()),
         "keys": session.keys(),
         "empty": session.is_empty(),
+        "id": session.id().map(|id| id.to_string()),
+        "authenticated_at": secs(session.authenticated_at()),
+        "lifetime": {
+            "idle": lifetime.idle_timeout().map(|d| d.as_secs()),
+            "absolute": lifetime.absolute_lifetime().map(|d| d.as_secs()),
+            "persistent": lifetime.persistent(),
+        },
     })
     .to_string()
+}
+
+/// A login: a new session, authenticated now, holding the user's name.
+async fn login(session: Session, Path(user): Path<String>) -> StatusCode {
+    session.regenerate();
+    session.mark_authenticated();
+    session.insert("user", &user).unwrap();
+    StatusCode::NO_CONTENT
+}
+
+async fn fresh(session: Session, Path(secs): Path<u64>) -> String {
+    session
+        .authenticated_within(std::time::Duration::from_secs(secs))
+        .to_string()
+}
+
+/// Body: `{"idle": secs, "absolute": secs, "persistent": bool}`, each optional.
+async fn set_lifetime(session: Session, body: String) -> StatusCode {
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let mut lifetime = client_session::Lifetime::configured();
+    if let Some(idle) = body["idle"].as_u64() {
+        lifetime = lifetime.with_idle_timeout(std::time::Duration::from_secs(idle));
+    }
+    if let Some(absolute) = body["absolute"].as_u64() {
+        lifetime = lifetime.with_absolute_lifetime(std::time::Duration::from_secs(absolute));
+    }
+    if let Some(persistent) = body["persistent"].as_bool() {
+        lifetime = lifetime.with_persistent(persistent);
+    }
+    session.set_lifetime(lifetime);
+    StatusCode::NO_CONTENT
+}
+
+async fn regenerate_keeping(session: Session, Path(key): Path<String>) -> StatusCode {
+    session.regenerate_keeping(&[&key]);
+    StatusCode::NO_CONTENT
 }
 
 /// Stores `len` characters that DEFLATE cannot shrink much.

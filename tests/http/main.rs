@@ -5,6 +5,8 @@
 //!   chunking, rotation, hostile cookies;
 //! * [`hardening`]: what the attack review of 0.1 asked for — cache headers,
 //!   cookie tossing, bounded expiry, failures that do not punish users;
+//! * [`identity`] and [`revocation`]: what a login needs — session ids,
+//!   per-session lifetimes, freshness, the three ways to revoke;
 //! * [`stacks`]: the layer where users put it — hyper, tower, axum.
 //!
 //! `tests/http_logging.rs` stays its own binary: it installs a global
@@ -15,4 +17,6 @@ mod common;
 
 mod behaviour;
 mod hardening;
+mod identity;
+mod revocation;
 mod stacks;
