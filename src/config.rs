@@ -313,23 +313,32 @@ impl SessionConfigBuilder {
     /// a zone (`2026-11-30T08:00:00Z`). Unset or empty: no not-before.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidSetting`] naming the variable when it is set to
-    /// anything else; [`ConfigError::NotUnicode`].
+    /// As [`not_before_from`](Self::not_before_from).
     pub fn not_before_from_env(self) -> Result<Self, ConfigError> {
-        let value = match std::env::var(NOT_BEFORE_VAR) {
-            Ok(value) => value,
-            Err(std::env::VarError::NotPresent) => return Ok(self),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(ConfigError::NotUnicode {
-                    var: NOT_BEFORE_VAR.to_owned(),
-                });
-            }
+        self.not_before_from(|name| std::env::var_os(name))
+    }
+
+    /// [`not_before_from_env`](Self::not_before_from_env) with `lookup`
+    /// standing for the environment (for tests, or another configuration source).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSetting`] naming `SESSION_NOT_BEFORE` when it is
+    /// set to anything else (the value is not repeated: a secret pasted into
+    /// the wrong variable must not reach the logs);
+    /// [`ConfigError::NotUnicode`].
+    pub fn not_before_from(
+        self,
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, ConfigError> {
+        let Some(value) = lookup(NOT_BEFORE_VAR) else {
+            return Ok(self);
         };
+        let value = value.into_string().map_err(|_| ConfigError::NotUnicode {
+            var: NOT_BEFORE_VAR.to_owned(),
+        })?;
         if value.trim().is_empty() {
             return Ok(self);
         }
-        // The value is not repeated: a secret pasted into the wrong variable
-        // must not reach the logs.
         let seconds = parse_instant(&value).ok_or_else(|| ConfigError::InvalidSetting {
             setting: NOT_BEFORE_VAR,
             problem: "is neither Unix seconds nor an RFC 3339 date-time with a zone \
@@ -557,6 +566,108 @@ mod tests {
 
     fn builder() -> SessionConfigBuilder {
         SessionConfig::builder(Keyring::single(Key::from_bytes(&[9; 32]).unwrap()))
+    }
+
+    #[test]
+    fn session_not_before_table() {
+        use std::ffi::OsString;
+        let with = |value: Option<&str>| {
+            let value = value.map(OsString::from);
+            builder()
+                .clock(crate::ManualClock::new(2_000_000_000))
+                .not_before_from(move |name| {
+                    assert_eq!(name, "SESSION_NOT_BEFORE");
+                    value.clone()
+                })
+                .map(|b| b.not_before)
+        };
+        assert_eq!(with(None), Ok(None), "unset");
+        assert_eq!(with(Some("  ")), Ok(None), "empty");
+        assert_eq!(with(Some("1764489600")), Ok(Some(1_764_489_600)));
+        assert_eq!(with(Some("2025-11-30T08:00:00Z")), Ok(Some(1_764_489_600)));
+        for bad in [
+            "yesterday",
+            "2025-11-30",
+            "-42",
+            "1.5",
+            "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=",
+        ] {
+            let err = with(Some(bad)).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with("SESSION_NOT_BEFORE: "), "{shown}");
+            assert!(!shown.contains(bad), "the value is not repeated: {shown}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt as _;
+            let err = builder()
+                .not_before_from(|_| Some(OsString::from_vec(vec![0xff])))
+                .unwrap_err();
+            assert_eq!(err.to_string(), "SESSION_NOT_BEFORE is not valid Unicode");
+        }
+        // In the future of the configured clock: refused by build().
+        let future = builder()
+            .clock(crate::ManualClock::new(1_000))
+            .not_before_from(|_| Some("1001".into()))
+            .unwrap()
+            .build()
+            .unwrap_err();
+        assert!(
+            future
+                .to_string()
+                .starts_with("not before: is in the future"),
+            "{future}"
+        );
+        let now = builder()
+            .clock(crate::ManualClock::new(1_000))
+            .not_before_from(|_| Some("1000".into()))
+            .unwrap()
+            .build();
+        assert!(now.is_ok(), "the present is not the future");
+    }
+
+    #[test]
+    fn lifetime_caps_below_the_defaults_are_refused() {
+        let err = builder()
+            .idle_timeout(Duration::from_secs(100))
+            .max_idle_timeout(Duration::from_secs(99))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().starts_with("max idle timeout: "), "{err}");
+        assert!(
+            builder()
+                .idle_timeout(Duration::from_secs(100))
+                .max_idle_timeout(Duration::from_secs(100))
+                .build()
+                .is_ok()
+        );
+        let err = builder()
+            .absolute_lifetime(Some(Duration::from_secs(100)))
+            .max_absolute_lifetime(Duration::from_secs(99))
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("max absolute lifetime: "),
+            "{err}"
+        );
+        assert!(
+            builder()
+                .absolute_lifetime(None)
+                .max_absolute_lifetime(Duration::from_secs(99))
+                .build()
+                .is_ok(),
+            "no default absolute lifetime: any cap"
+        );
+        let err = builder()
+            .revalidate(Duration::from_millis(500), |_| async {
+                Ok(crate::Verdict::Valid)
+            })
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("revalidation interval: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! * **Idle and absolute lifetimes enforced by the server** from timestamps
 //!   sealed in the cookie, never from the browser's `Max-Age`.
 //! * **Chunking** past the browser's 4 KiB per-cookie limit, with a cap.
+//! * **Identity and revocation without a store**: a random [`SessionId`],
+//!   per-session lifetimes ("remember me"), login freshness, and three ways
+//!   to revoke (see the security model below).
 //! * **A published wire format** ([`format`](mod@format)) with cross-language test vectors.
 //! * **Hostile input is "no session"**: a forged, expired or oversized cookie
 //!   never panics, never causes a 5xx, never allocates without bound.
@@ -80,9 +83,13 @@
 //! * Confidentiality and integrity of the session data against anyone without
 //!   a key; the cookie's name (the *context*) is authenticated, so a value
 //!   cannot be moved to another cookie or application.
-//! * Lifetimes are enforced by the server. A stolen cookie can still be
-//!   replayed until it expires: logout deletes the browser's copy, not
-//!   others. Keep idle timeouts short, call [`Session::regenerate`] at login.
+//! * Lifetimes are enforced by the server, including a session's own
+//!   ([`Lifetime`], "remember me"), bounded by configured maxima. Logout
+//!   deletes the browser's copy; revoking every copy takes one of three
+//!   store-less ways: a not-before instant (everyone), the application's
+//!   check run at most once per session per interval (one user, everywhere),
+//!   or a deny-list of [`SessionId`]s (one session) — SECURITY.md, L1. Call
+//!   [`Session::regenerate`] at login.
 //! * Every failure to open a cookie is "no session" for the request, with a
 //!   coarse [`RejectReason`] in a debug log (a warning for two cookies of
 //!   the session's name: cookie tossing) — no oracle for an attacker.

@@ -5,7 +5,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use client_session::{Compression, Key, Keyring, SessionCodec, SessionData, chunk};
+use std::time::Duration;
+
+use client_session::{
+    Compression, Key, Keyring, Lifetime, SessionCodec, SessionData, SessionId, SessionMeta, chunk,
+};
 use serde_json::{Value, json};
 
 const FILE: &str = concat!(
@@ -46,7 +50,43 @@ fn every_cookie_sealed_by_a_release_still_opens() {
             entry["expires_at"].as_u64().unwrap(),
             "{what}"
         );
+        // From 0.3 (format v2): the sealed fields too.
+        if let Some(meta) = entry.get("meta") {
+            assert_eq!(opened.version(), 2, "{what}");
+            assert_eq!(
+                opened.id().to_string(),
+                meta["id"].as_str().unwrap(),
+                "{what}"
+            );
+            let m = opened.meta();
+            let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs());
+            assert_eq!(
+                secs(m.lifetime().idle_timeout()),
+                meta["idle"].as_u64(),
+                "{what}"
+            );
+            assert_eq!(
+                secs(m.lifetime().absolute_lifetime()),
+                meta["absolute"].as_u64(),
+                "{what}"
+            );
+            assert_eq!(
+                m.lifetime().persistent(),
+                meta["persistent"].as_bool(),
+                "{what}"
+            );
+            assert_eq!(
+                m.authenticated_at(),
+                meta["authenticated_at"].as_u64(),
+                "{what}"
+            );
+            assert_eq!(m.checked_at(), meta["checked_at"].as_u64(), "{what}");
+        }
     }
+    assert!(
+        entries.iter().any(|e| e.get("meta").is_some()),
+        "a cookie of format v2 is recorded"
+    );
 }
 
 /// Appends this release's cookies to the file (run once per release).
@@ -84,16 +124,29 @@ fn append() {
         let entry = json!({"release": release, "name": name, "key": STANDARD.encode(key), "context": "session",
                            "created_at": created_at, "expires_at": created_at + 3600, "body": body});
         let data = SessionData::from(body.as_object().unwrap().clone());
+        // Every field of the format this release seals, set.
+        let meta = SessionMeta::new(
+            SessionId::generate().unwrap(),
+            created_at,
+            created_at + 3600,
+        )
+        .with_lifetime(Lifetime::remember_for(Duration::from_secs(30 * 86_400)))
+        .with_authenticated_at(Some(created_at))
+        .with_checked_at(Some(created_at + 10));
         let value = codec(&entry)
             .compression(compression)
-            .seal(&data, created_at, created_at + 3600)
+            .seal_with_meta(&data, &meta)
             .unwrap();
+        let mut entry = entry;
+        entry["meta"] = json!({
+            "id": meta.id().to_string(), "idle": 30 * 86_400, "absolute": 30 * 86_400,
+            "persistent": true, "authenticated_at": created_at, "checked_at": created_at + 10,
+        });
         let header = chunk::split("session", &value)
             .iter()
             .map(|(n, v)| format!("{n}={v}"))
             .collect::<Vec<_>>()
             .join("; ");
-        let mut entry = entry;
         entry["cookie_header"] = json!(header);
         entries.push(entry);
     }

@@ -1,6 +1,9 @@
 """Three instances of the login demo behind nginx: session sharing, fail-over,
-near-cap sessions through default header buffers, rolling key rotation, and
-caching proxies (proxy_cache) in front of them.
+near-cap sessions through default header buffers, rolling key rotation,
+caching proxies (proxy_cache) in front of them, "log out everywhere" (the
+per-user epoch in the shared SQLite database, checked every
+SESSION_CHECK_INTERVAL) and logging everyone out with SESSION_NOT_BEFORE on a
+rolling restart.
 
 Run by tests/deploy/nginx.sh, which provides:
   DEPLOY_TMP   a private temp directory (nginx prefix, logs, PID files)
@@ -16,6 +19,7 @@ import random
 import re
 import shutil
 import signal
+import sqlite3
 import string
 import sys
 import time
@@ -29,6 +33,7 @@ from harness import (  # noqa: E402
     Client,
     Proc,
     base_env,
+    free_port,
     free_ports,
     install_sigterm_handler,
     key_id,
@@ -44,6 +49,17 @@ MAX_PAIR = 4096  # MAX_COOKIE_PAIR_LEN in src/chunk.rs
 USER = {"username": "user1", "password": "mypassword"}
 ADMIN = {"username": "admin", "password": "adminpassword"}
 NAMES = ("a", "b", "c")
+# SESSION_CHECK_INTERVAL of every instance: a session is checked against its
+# user's epoch (in the shared database) at most once per this many seconds.
+# The layer keeps whole Unix seconds, so a check falls due between
+# CHECK_INTERVAL - 1 and CHECK_INTERVAL seconds after the previous one: any
+# sequence of requests expected NOT to be re-checked must take well under
+# CHECK_INTERVAL - 1 seconds, and a wait for every check to be due is
+# CHECK_INTERVAL + CHECK_MARGIN after the event.
+CHECK_INTERVAL = 2
+CHECK_MARGIN = 0.5
+# Variables of the demo the harness sets itself; inherited values are dropped.
+DEMO_VARS = ("DATABASE_PATH", "SESSION_CHECK_INTERVAL", "SESSION_NOT_BEFORE", "SESSION_KEYS_FILE")
 
 
 class Cluster:
@@ -63,6 +79,11 @@ class Cluster:
         self.lb_unprotected = ports[7]
         self.instances = {}
         self.keys = {}
+        self.not_before = {}  # name -> SESSION_NOT_BEFORE it was started with (None: unset)
+        # The users and their epochs: one SQLite file for this run, shared by
+        # every instance (the demo's default is a fixed file in the system's
+        # temp dir, shared by every run on the machine).
+        self.database = os.path.join(tmp, "users.sqlite3")
         self.nginx = None
         self.prefix = os.path.join(tmp, "nginx")
         self.error_log = os.path.join(self.prefix, "error.log")
@@ -72,18 +93,50 @@ class Cluster:
     def log_path(self, name):
         return os.path.join(self.tmp, f"instance-{name}.log")
 
-    def start_instance(self, name, keys):
+    def instance_env(self, keys, port, instance, not_before=None):
         env = base_env()
+        for var in DEMO_VARS:
+            env.pop(var, None)
         env.update(
             SESSION_KEYS=",".join(keys),
-            PORT=str(self.ports[name]),
+            PORT=str(port),
             BIND="127.0.0.1",
-            INSTANCE=name,
+            INSTANCE=instance,
+            DATABASE_PATH=self.database,
+            SESSION_CHECK_INTERVAL=str(CHECK_INTERVAL),
         )
+        if not_before is not None:
+            env["SESSION_NOT_BEFORE"] = str(not_before)
+        return env
+
+    def start_instance(self, name, keys, not_before=None):
+        env = self.instance_env(keys, self.ports[name], name, not_before)
         proc = Proc(f"instance-{name}", [self.login_bin], env, self.log_path(name), self.pid_dir)
         self.instances[name] = proc.start()
         self.keys[name] = list(keys)
+        self.not_before[name] = not_before
         wait_port(self.ports[name], proc.proc)
+
+    def start_refused(self, label, keys, not_before, timeout=15.0):
+        """Starts one more instance (own port and log) with SESSION_NOT_BEFORE
+        set to `not_before`, which should make it exit at once. Returns
+        (exit status or None when it was still running after `timeout`, its
+        output, whether its port ever accepted a connection)."""
+        port = free_port()
+        log_path = os.path.join(self.tmp, f"refused-{label}.log")
+        env = self.instance_env(keys, port, f"refused-{label}", not_before)
+        proc = Proc(f"refused-{label}", [self.login_bin], env, log_path, self.pid_dir).start()
+        listened = False
+        try:
+            deadline = time.monotonic() + timeout
+            while proc.alive() and time.monotonic() < deadline:
+                listened = listened or not port_is_closed(port)
+                time.sleep(0.05)
+            status = proc.proc.poll()
+        finally:
+            proc.stop()
+        with open(log_path, errors="replace") as f:
+            return status, f.read(), listened
 
     def stop_instance(self, name, sig=signal.SIGTERM):
         proc = self.instances.pop(name, None)
@@ -93,9 +146,9 @@ class Cluster:
         while not port_is_closed(self.ports[name]) and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def restart_instance(self, name, keys):
+    def restart_instance(self, name, keys, not_before=None):
         self.stop_instance(name)
-        self.start_instance(name, keys)
+        self.start_instance(name, keys, not_before)
 
     # -- nginx
 
@@ -193,6 +246,63 @@ def random_item(rng, length, tag):
     alphabet = string.ascii_letters + string.digits
     head = f"{tag}-"
     return head + "".join(rng.choice(alphabet) for _ in range(max(0, length - len(head))))
+
+
+def me_json(r):
+    """The JSON body of a /me response ({} when it is not JSON)."""
+    try:
+        body = json.loads(r.body)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def copy_of(jar, port):
+    """A new browser holding a copy of `jar`: each copy's first request is
+    that cookie's first request on whatever answers it."""
+    client = Client(port)
+    client.jar = dict(jar)
+    return client
+
+
+def session_set_cookies(r):
+    """The attributes of each Set-Cookie of the session cookie itself."""
+    return [attrs for name, _, attrs in map(parse_set_cookie, r.set_cookies) if name == COOKIE_NAME]
+
+
+def expires_session(r):
+    """Whether the response expires the session cookie (Max-Age=0)."""
+    return any(attrs.get("max-age") == "0" for attrs in session_set_cookies(r))
+
+
+def sets_session(r):
+    """Whether the response (re-)seals the session cookie."""
+    return any(attrs.get("max-age") != "0" for attrs in session_set_cookies(r))
+
+
+def what(r):
+    """'401 expired', '200 user1 re-sealed', ... for the details of a check."""
+    out = str(r.status)
+    if r.status == 200:
+        out += f" {me_json(r).get('user', '?')}"
+    if expires_session(r):
+        out += " expired"
+    elif sets_session(r):
+        out += " re-sealed"
+    return out
+
+
+def wait_until(wall_time):
+    time.sleep(max(0.0, wall_time - time.time()))
+
+
+def db_epochs(path):
+    """{user: epoch} as this run's database holds it now."""
+    db = sqlite3.connect(path, timeout=5)
+    try:
+        return dict(db.execute("SELECT name, epoch FROM users"))
+    finally:
+        db.close()
 
 
 # --------------------------------------------------------------------------
@@ -515,8 +625,11 @@ def run(checks, cluster, rng):
             before = dict(c.jar)
             item = random_item(rng, 200, f"lost{len(expected) + 1:03d}")
             r = c.post("/cart", {"item": item}, port=cluster.lb_default)
+            # The jar is compared before the next request: that one may pass
+            # a due revocation check (every CHECK_INTERVAL), which re-seals.
+            jar_same = c.jar == before
             rr, cart = get_cart(c)
-            demo_502 = (r.status, r.instance, c.jar == before, cart == expected, c.session_pair_bytes())
+            demo_502 = (r.status, r.instance, jar_same, cart == expected, c.session_pair_bytes())
             continue
         item = random_item(rng, 200, f"big{len(expected) + 1:03d}")
         r = c.post("/cart", {"item": item})
@@ -568,6 +681,7 @@ def run(checks, cluster, rng):
     before = dict(c.jar)
     item = random_item(rng, 200, "over")
     r = c.post("/cart", {"item": item})
+    jar_same = c.jar == before  # before the GET below, which may re-seal after a due check
     checks.check(
         "3.3 growing it over the cap: HTTP 500 from the session layer (via instance, empty body, no Set-Cookie)",
         r.status == 500 and r.instance in NAMES and not r.set_cookies and r.body == b"",
@@ -581,7 +695,7 @@ def run(checks, cluster, rng):
     r, cart = get_cart(c)
     checks.check(
         "3.5 after the 500 the previous cookie is still valid: cart complete, nothing lost",
-        c.jar == before and r.status == 200 and cart == expected,
+        jar_same and r.status == 200 and cart == expected,
         f"{len(cart or [])} items, want {len(expected)}",
     )
     if demo_502 is None:
@@ -768,13 +882,23 @@ def run(checks, cluster, rng):
         b_cookies = [v for e in log if e.who == "B" for v in e.cookies]
         c_cookies = [v for e in log if e.who in ("C", "D") for v in e.cookies]
         b_login = [e for e in log if e.who == "B" and e.method == "POST"]
+        # Besides its login, user1 may get its own session re-sealed on a GET
+        # when its revocation check fell due (CHECK_INTERVAL; at the earliest
+        # CHECK_INTERVAL - 1 s after the login on a slow run): allowed only
+        # fresh from an instance (never from the cache) with user1's own page.
+        b_get_sets = [e for e in log if e.who == "B" and e.method == "GET" and e.cookies]
+        from_cache = ("HIT", "STALE", "UPDATING", "REVALIDATED")
         n += 1
         checks.check(
-            f"5.{n} {label}: cookies: the anonymous clients never received a Set-Cookie; user1 only its own from its login (none of admin's)",
-            not c_cookies and b_login and b_login[0].cookies and len(b_cookies) == len(b_login[0].cookies)
+            f"5.{n} {label}: cookies: the anonymous clients never received a Set-Cookie; user1 only its own: "
+            "from its login (or a re-seal of its own page after its check, never from the cache), none of admin's",
+            not c_cookies and b_login and b_login[0].cookies
+            and all(e.cache not in from_cache and e.outcome == OWN[(e.who, e.path)] for e in b_get_sets)
             and not admin_cookies.intersection(b_cookies),
             f"anonymous: {len(c_cookies)} Set-Cookie; user1: {len(b_cookies)} Set-Cookie "
-            f"({len(b_login[0].cookies) if b_login else 0} at login), {len(admin_cookies.intersection(b_cookies))} of admin's; "
+            f"({len(b_login[0].cookies) if b_login else 0} at login, "
+            f"{len(b_get_sets)} GET re-seal(s) {[(e.path, e.outcome, e.cache) for e in b_get_sets]}), "
+            f"{len(admin_cookies.intersection(b_cookies))} of admin's; "
             f"admin was sent {len(admin_cookies)} distinct cookie values",
         )
 
@@ -801,6 +925,331 @@ def run(checks, cluster, rng):
         f"user1 was sent {len(b_got)} and the anonymous client {len(c_got)} of admin's cookie values on GETs; "
         f"user1's /admin afterwards: {cached_summary(b_admin)}",
     )
+
+    # ------------------------------------------------------------------
+    # 6. Log out everywhere: user1's epoch moves on in the database the three
+    #    instances share; each refuses user1's other sessions at their next
+    #    check (at most CHECK_INTERVAL later), whichever instance sees them.
+    #
+    # What makes these checks fail if revocation were broken:
+    # * an instance with its own database (or a stale copy of the epoch)
+    #   still finds user1's old epoch and serves the old cookies: 6.6 and
+    #   6.7 ask EVERY instance directly with a fresh copy of every old cookie
+    #   (a copy, because the first 401 deletes the cookie from a jar and
+    #   later requests would then prove nothing);
+    # * a check that never runs, or runs only at login, serves them too;
+    # * a check that runs on every request (interval ignored) refuses B2's
+    #   cookie within the interval: 6.5 (asserted only when the clock says
+    #   the check cannot be due yet);
+    # * a revoked request that is anonymous but keeps the cookie: 6.8;
+    # * a login that copies a stale epoch into the session (cached at start,
+    #   read before the bump) is revoked at its first check: 6.9 waits for
+    #   that check to be due and requires it to have run (the pass re-seals);
+    # * a bump that hits every user logs admin out: 6.10.
+    phase("6. log out everywhere")
+    checks.info(f"database {cluster.database}; SESSION_CHECK_INTERVAL={CHECK_INTERVAL}s on a, b and c")
+    epochs_before = db_epochs(cluster.database)
+    remember = {"B1": True, "B2": False, "B3": True}  # three browsers of user1
+    browsers = {}
+    me_of = {}
+    problems = []
+    details = []
+    for who, remembered in remember.items():
+        cl = browsers[who] = Client(cluster.lb)
+        r = cl.post("/login", dict(USER, remember="on") if remembered else USER)
+        attrs = cl.attrs.get(COOKIE_NAME, {})
+        me = cl.get("/me")
+        body = me_of[who] = me_json(me)
+        if r.status != 303 or r.header("Location") != "/" or COOKIE_NAME not in cl.jar:
+            problems.append(f"{who}: login {r.status} from {r.instance}")
+        if me.status != 200 or body.get("user") != "user1" or body.get("role") != "user":
+            problems.append(f"{who}: /me {me.status} from {me.instance}: {body}")
+        if not re.fullmatch(r"[0-9a-f]{32}", str(body.get("id"))) or not isinstance(body.get("authenticated_at"), int):
+            problems.append(f"{who}: id {body.get('id')!r}, authenticated_at {body.get('authenticated_at')!r}")
+        if body.get("remembered") is not remembered or ("max-age" in attrs) != remembered:
+            problems.append(f"{who}: remember={remembered} but remembered={body.get('remembered')}, Max-Age={attrs.get('max-age')}")
+        details.append(
+            f"{who} via {r.instance}/{me.instance}: id {str(body.get('id'))[:8]}.., remembered {body.get('remembered')}, "
+            f"Max-Age {attrs.get('max-age', 'none')}"
+        )
+    ids = {b.get("id") for b in me_of.values()}
+    checks.check(
+        "6.1 user1 logs in from three browsers through nginx (B1, B3 with remember=on): /me is user1 in each, "
+        "three distinct 32-hex ids; remembered (and a Max-Age cookie) exactly with remember=on",
+        not problems and len(ids) == 3,
+        "; ".join(problems or details),
+    )
+    adm = Client(cluster.lb)
+    r = adm.post("/login", ADMIN)
+    me = adm.get("/me")
+    admin_id = me_json(me).get("id")
+    checks.check(
+        "6.2 admin (another user) logs in too: /me admin/admin",
+        r.status == 303 and me.status == 200 and outcome("/me", me) == "admin/admin" and admin_id not in ids,
+        f"login {r.status}, /me {me.status} {outcome('/me', me)}",
+    )
+
+    old = {who: dict(cl.jar) for who, cl in browsers.items()}  # B1's too: a copy outliving its logout
+    old_admin = dict(adm.jar)
+    r = browsers["B1"].post("/logout-everywhere", {})
+    t_logout = time.time()
+    me = browsers["B1"].get("/me")
+    epochs_after = db_epochs(cluster.database)
+    checks.check(
+        "6.3 B1 POST /logout-everywhere: 303 to /, B1's cookie expired at once (Max-Age=0), then /me 401; "
+        "in this run's database (fresh: every epoch 0) user1's epoch moved to 1, admin's did not",
+        r.status == 303 and r.header("Location") == "/" and expires_session(r) and me.status == 401
+        and epochs_before == {"user1": 0, "admin": 0} and epochs_after == {"user1": 1, "admin": 0},
+        f"{r.status} to {r.header('Location')} from {r.instance}, {what(r)}; /me {me.status}; "
+        f"epochs before {epochs_before}, after {epochs_after}",
+    )
+    r = Client(cluster.lb).post("/logout-everywhere", {})
+    checks.check(
+        "6.4 an anonymous POST /logout-everywhere: 401 {\"error\": \"not logged in\"}",
+        r.status == 401 and me_json(r) == {"error": "not logged in"},
+        f"{r.status} {r.text()[:80]}",
+    )
+
+    # Within the interval: B2 was last checked at its login or later, so its
+    # next check is due at authenticated_at + CHECK_INTERVAL at the earliest.
+    early = {name: copy_of(old["B2"], cluster.ports[name]).get("/me") for name in NAMES}
+    t_early = time.time()
+    due_from = me_of["B2"]["authenticated_at"] + CHECK_INTERVAL
+    early_text = ", ".join(f"{name} {what(r)}" for name, r in early.items())
+    if int(t_early) < due_from:
+        checks.check(
+            "6.5 within the interval (B2's check not yet due) B2's cookie is still served on a, b and c, "
+            "asked directly: the documented window of at most SESSION_CHECK_INTERVAL",
+            all(r.status == 200 and me_json(r).get("user") == "user1" for r in early.values()),
+            f"{t_early - t_logout:.2f}s after the logout, check due from {due_from} (now {int(t_early)}): {early_text}",
+        )
+    else:
+        checks.info(f"6.5 not asserted: B2's check may have been due already ({int(t_early)} >= {due_from}): {early_text}")
+
+    fresh = Client(cluster.lb)
+    r_login = fresh.post("/login", USER)
+    me = fresh.get("/me")
+    fresh_id = me_json(me).get("id")
+    t_fresh = time.time()
+    checks.info(
+        f"logged out everywhere at +0.00s; user1 logged in again at +{t_fresh - t_logout:.2f}s "
+        f"({r_login.status}, /me {what(me)}); waiting {CHECK_INTERVAL}s + {CHECK_MARGIN}s"
+    )
+    wait_until(max(t_logout, t_fresh) + CHECK_INTERVAL + CHECK_MARGIN)
+
+    revoked = ("B1", "B2", "B3")
+    direct = {(who, name): copy_of(old[who], cluster.ports[name]).get("/me") for who in revoked for name in NAMES}
+    checks.check(
+        "6.6 after the interval + margin every other session is anonymous on EVERY instance, asked directly: "
+        "401 on /me for B2's and B3's cookies and B1's copy from before its logout, on a, b and c",
+        all(r.status == 401 and r.instance == name for (_, name), r in direct.items()),
+        "; ".join(f"{who}: " + ", ".join(f"{n} {what(direct[(who, n)])}" for n in NAMES) for who in revoked),
+    )
+    via = collections.defaultdict(list)
+    rotation = iter(revoked * 20)
+    through = []
+
+    def revoked_via_nginx():
+        who = next(rotation)
+        r = copy_of(old[who], cluster.lb).get("/me")
+        via[r.instance].append(f"{who} {what(r)}")
+        through.append(r)
+        return r.instance
+
+    until_all_answered(revoked_via_nginx)
+    live = {}
+    for who in ("B2", "B3"):  # the browsers themselves, with their own jars
+        first = browsers[who].get("/me")
+        again = browsers[who].get("/me")
+        live[who] = (first, again, COOKIE_NAME in browsers[who].jar)
+    checks.check(
+        "6.7 ...and through nginx: 401 on /me on a, b and c; B2 and B3 themselves are anonymous and their jars lose the cookie",
+        set(via) == set(NAMES) and all(r.status == 401 for r in through)
+        and all(f.status == 401 and a.status == 401 and not kept for f, a, kept in live.values()),
+        f"via nginx {dict(sorted(via.items(), key=str))}; browsers: "
+        + ", ".join(f"{who} {what(f)} then {a.status}, cookie kept {kept}" for who, (f, a, kept) in live.items()),
+    )
+    firsts = list(direct.values()) + through + [f for f, _, _ in live.values()]
+    not_expired = [f"{r.instance}: {what(r)}" for r in firsts if not expires_session(r)]
+    checks.check(
+        "6.8 each revoked cookie's first anonymous response expires it: Set-Cookie __Host-session=; Max-Age=0",
+        not not_expired,
+        f"{len(firsts) - len(not_expired)} of {len(firsts)} first responses expire it"
+        + (f"; not: {not_expired[:4]}" if not_expired else ""),
+    )
+
+    fresh_jar = dict(fresh.jar)
+    after = {name: copy_of(fresh_jar, cluster.ports[name]).get("/me") for name in NAMES}
+    r = fresh.get("/me")
+    checks.check(
+        "6.9 user1's new login after the logout is not revoked (the epoch is read at login): its check, due by now, "
+        "passes on a, b and c, asked directly (200 user1, same id, cookie re-sealed) and through nginx",
+        r_login.status == 303 and fresh_id not in ids
+        and all(x.status == 200 and me_json(x).get("id") == fresh_id and sets_session(x) for x in after.values())
+        and r.status == 200 and me_json(r).get("id") == fresh_id,
+        f"login {r_login.status}; " + ", ".join(f"{n} {what(x)}" for n, x in after.items()) + f"; via nginx {r.instance} {what(r)}",
+    )
+    adm_after = {name: copy_of(old_admin, cluster.ports[name]).get("/me") for name in NAMES}
+    r = adm.get("/me")
+    checks.check(
+        "6.10 admin's session from before (another user) is unaffected: its check passes on a, b and c "
+        "(200 admin, same id, re-sealed) and through nginx",
+        all(x.status == 200 and outcome("/me", x) == "admin/admin" and me_json(x).get("id") == admin_id and sets_session(x)
+            for x in adm_after.values())
+        and r.status == 200 and me_json(r).get("id") == admin_id,
+        ", ".join(f"{n} {what(x)}" for n, x in adm_after.items()) + f"; via nginx {r.instance} {what(r)}",
+    )
+
+    # ------------------------------------------------------------------
+    # 7. Log everyone out: a rolling restart with SESSION_NOT_BEFORE.
+    #
+    # What makes these checks fail if it were broken: an instance that
+    # ignores the variable (or compares in the wrong unit or direction)
+    # serves an old cookie in 7.3/7.4, asked directly with a fresh copy of
+    # each; a renewal that resets the creation time lets the cookie renewed
+    # by a not-yet-restarted instance through in 7.2 and 7.3; a not-before
+    # that also catches new sessions fails 7.5.
+    phase("7. SESSION_NOT_BEFORE on a rolling restart logs everyone out")
+    u7 = Client(cluster.lb)
+    r_u = u7.post("/login", dict(USER, remember="on"))
+    me_u = u7.get("/me")
+    a7 = Client(cluster.lb)
+    r_a = a7.post("/login", ADMIN)
+    me_a = a7.get("/me")
+    t_logins = time.time()
+    # Every session now alive was created at or before int(t_logins) (whole
+    # seconds): NB = that + 1 refuses them all, strictly, and is in the past
+    # once we have waited for it (an instance refuses to start with a future one).
+    not_before = int(t_logins) + 1
+    wait_until(not_before + 0.05)
+    checks.check(
+        "7.1 user1 (remember=on) and admin log in through nginx",
+        r_u.status == 303 and outcome("/me", me_u) == "user1/user" and r_a.status == 303 and outcome("/me", me_a) == "admin/admin",
+        f"user1 {r_u.status}, /me {what(me_u)}; admin {r_a.status}, /me {what(me_a)}; "
+        f"SESSION_NOT_BEFORE={not_before} (logins at {me_json(me_u).get('authenticated_at')}, {me_json(me_a).get('authenticated_at')})",
+    )
+    old7 = {
+        "user1": dict(u7.jar),
+        "admin": dict(a7.jar),
+        "user1 of 6.9": dict(fresh.jar),
+        "admin of 6.2": dict(adm.jar),
+    }
+    renewed = None
+    for i, name in enumerate(NAMES):
+        cluster.restart_instance(name, cluster.keys[name], not_before=not_before)
+        done = NAMES[: i + 1]
+        if i == len(NAMES) - 1:
+            break
+        # During the rolling restart: record what each instance does with the
+        # old cookies (the restarted ones refuse them, the others still serve
+        # them) and what a browser going through nginx sees.
+        row = []
+        for label in ("user1", "admin"):
+            row.append(f"{label}: " + ", ".join(
+                f"{x}{'*' if x in done else ''} {what(copy_of(old7[label], cluster.ports[x]).get('/me'))}" for x in NAMES
+            ))
+        browser = copy_of(old7["user1"], cluster.lb)
+        seq = []
+        for _ in range(6):
+            r = browser.get("/me")
+            seq.append(f"{r.instance} {what(r)}")
+        checks.info(
+            f"restarted {', '.join(done)} (*) with SESSION_NOT_BEFORE: " + "; ".join(row)
+            + f"; one browser with user1's old cookie through nginx: {', '.join(seq)}"
+            + f" (cookie still in its jar: {COOKIE_NAME in browser.jar})"
+        )
+        if i == 0:
+            # A not-yet-restarted instance renews an old session (a change:
+            # POST /cart); the renewal keeps the creation time, so the
+            # restarted a refuses the renewed cookie as well.
+            ren = copy_of(old7["user1"], cluster.ports["b"])
+            r_ren = ren.post("/cart", {"item": "renewed-by-b"})
+            renewed = dict(ren.jar)
+            r_a_ren = copy_of(renewed, cluster.ports["a"]).get("/me")
+            checks.check(
+                "7.2 mid-restart (a restarted, b and c not): b still serves an old session and renews it (POST /cart, "
+                "new cookie), but a renewal keeps the creation time: restarted a refuses the renewed cookie (401)",
+                r_ren.status == 303 and sets_session(r_ren) and renewed != old7["user1"] and r_a_ren.status == 401,
+                f"POST /cart on b: {what(r_ren)}; renewed cookie on a: {what(r_a_ren)}",
+            )
+    if renewed is not None:
+        old7["user1 renewed by b"] = renewed
+    checks.info(f"a, b and c restarted with SESSION_NOT_BEFORE={not_before}")
+
+    direct = {(label, name): copy_of(jar, cluster.ports[name]).get("/me") for label, jar in old7.items() for name in NAMES}
+    checks.check(
+        "7.3 after the rolling restart every old session is anonymous on EVERY instance, asked directly: 401 on /me "
+        "(user1 and admin of this phase, their sessions of phase 6, and the cookie b renewed mid-restart)",
+        all(r.status == 401 and r.instance == name for (_, name), r in direct.items()),
+        "; ".join(f"{label}: " + ", ".join(f"{n} {what(direct[(label, n)])}" for n in NAMES) for label in old7),
+    )
+    via = collections.defaultdict(list)
+    labels = iter(list(old7) * 20)
+    through = []
+
+    def old_via_nginx():
+        label = next(labels)
+        r = copy_of(old7[label], cluster.lb).get("/me")
+        via[r.instance].append(r.status)
+        through.append(r)
+        return r.instance
+
+    until_all_answered(old_via_nginx)
+    checks.check(
+        "7.4 ...and through nginx: 401 on /me on a, b and c",
+        set(via) == set(NAMES) and all(r.status == 401 for r in through),
+        f"{dict(sorted(via.items(), key=str))}",
+    )
+    # Not asserted: a cookie refused by the not-before is not a revocation
+    # check, and /me does not change the session, so nothing expires it.
+    expired = sum(expires_session(r) for r in list(direct.values()) + through)
+    checks.info(f"of {len(direct) + len(through)} refusals by the not-before, {expired} expired the cookie (Max-Age=0)")
+
+    problems = []
+    details = []
+    for i, name in enumerate(NAMES):
+        cl = Client(cluster.ports[name])
+        who = (USER, ADMIN)[i % 2]
+        r = cl.post("/login", dict(who, remember="on") if i == 1 else who)
+        row = []
+        for x in NAMES:
+            me = cl.get("/me", port=cluster.ports[x])
+            body = me_json(me)
+            row.append(f"{x} {what(me)}")
+            if me.status != 200 or body.get("user") != who["username"] or body.get("authenticated_at", 0) < not_before:
+                problems.append(f"login on {name}, /me on {x}: {me.status} {body}")
+        details.append(f"login on {name} ({who['username']}) {r.status}: /me " + ", ".join(row))
+    nb_new = Client(cluster.lb)
+    r = nb_new.post("/login", USER)
+    via = collections.defaultdict(list)
+
+    def new_via_nginx():
+        me = nb_new.get("/me")
+        via[me.instance].append(me.status)
+        return me.instance
+
+    until_all_answered(new_via_nginx)
+    checks.check(
+        "7.5 a new login after the restart works on every instance: logged in on a, b or c directly, "
+        "/me is 200 on all three (authenticated_at >= SESSION_NOT_BEFORE); through nginx too",
+        not problems and r.status == 303 and set(via) == set(NAMES) and all(s == 200 for v in via.values() for s in v),
+        "; ".join(problems[:3] or details) + f"; through nginx: login {r.status}, /me {dict(sorted(via.items(), key=str))}",
+    )
+
+    future = int(time.time()) + 3600
+    for n, (label, value) in enumerate((("future", str(future)), ("garbage", "yesterday")), start=6):
+        status, output, listened = cluster.start_refused(label, cluster.keys["a"], value)
+        errors = [line for line in output.splitlines() if "error" in line.lower()] or output.splitlines()[-1:]
+        echoes = value in output
+        checks.check(
+            f"7.{n} an instance started with SESSION_NOT_BEFORE={'now+3600' if label == 'future' else value!r} "
+            "refuses to start: exits non-zero, never listens, its error names SESSION_NOT_BEFORE"
+            + (" and does not repeat the value" if label == "garbage" else ""),
+            status not in (None, 0) and not listened and "SESSION_NOT_BEFORE" in output
+            and (label != "garbage" or not echoes),
+            f"exit status {status}, listened {listened}; said: {' | '.join(errors)[:220]!r}"
+            + (f"; repeats the value: {echoes}" if label == "garbage" else ""),
+        )
 
 
 if __name__ == "__main__":
