@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CORE=(
-    src/format/mod.rs src/format/v1.rs src/format/deflate.rs src/chunk.rs
+    src/format/mod.rs src/format/envelope.rs src/format/v1.rs src/format/v2.rs
+    src/format/deflate.rs src/chunk.rs src/id.rs src/lifetime.rs src/revocation.rs src/rfc3339.rs
     src/keys/key.rs src/keys/keyring.rs src/keys/source.rs src/keys/plausibility.rs
     src/policy.rs src/cache_headers.rs src/cookie.rs src/session.rs
     src/future.rs src/service.rs src/config.rs

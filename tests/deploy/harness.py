@@ -173,12 +173,13 @@ class Client:
         return "".join(parts)
 
     def session_key_id(self):
-        """Bytes 1..5 of the decoded value: the id of the key that sealed it."""
+        """Bytes 1..5 of the decoded value: the id of the key that sealed it
+        (the same place in formats v1 and v2, src/format/mod.rs)."""
         value = self.session_value()
         if value is None:
             return None
         raw = b64url_decode(value)
-        if raw[0] != 0x01:
+        if raw[0] not in (0x01, 0x02):
             raise ValueError(f"unexpected version byte {raw[0]:#x}")
         return raw[1:5]
 
