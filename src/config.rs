@@ -189,7 +189,9 @@ pub struct SessionConfigBuilder {
     cache_headers: bool,
     max_idle_timeout: Option<Duration>,
     max_absolute_lifetime: Option<Duration>,
-    not_before: Option<u64>,
+    /// The instant, and where it came from (the setting or the variable's
+    /// name), for the error of an instant in the future.
+    not_before: Option<(u64, &'static str)>,
     revalidation: Option<(Duration, Revalidation)>,
     revalidation_grace: Option<Duration>,
 }
@@ -300,11 +302,10 @@ impl SessionConfigBuilder {
     /// Refused by [`build`](Self::build) when in the future, since nobody
     /// could then log in.
     pub fn not_before(mut self, instant: SystemTime) -> Self {
-        self.not_before = Some(
-            instant
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        );
+        let seconds = instant
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.not_before = Some((seconds, "not before"));
         self
     }
 
@@ -346,7 +347,7 @@ impl SessionConfigBuilder {
                 .to_owned(),
         })?;
         let mut builder = self;
-        builder.not_before = Some(seconds);
+        builder.not_before = Some((seconds, NOT_BEFORE_VAR));
         Ok(builder)
     }
 
@@ -512,12 +513,11 @@ impl SessionConfigBuilder {
                 "must be at least the absolute lifetime (it caps what a session may choose)",
             );
         }
-        if self
-            .not_before
-            .is_some_and(|instant| instant > self.clock.now())
+        if let Some((instant, setting)) = self.not_before
+            && instant > self.clock.now()
         {
             return invalid(
-                "not before",
+                setting,
                 "is in the future: every session, even a new login, would be refused until then",
             );
         }
@@ -539,7 +539,7 @@ impl SessionConfigBuilder {
             .max_idle(Some(self.idle_timeout))
             .longest_idle(self.max_idle_timeout)
             .longest_absolute_lifetime(self.max_absolute_lifetime)
-            .not_before(self.not_before)
+            .not_before(self.not_before.map(|(instant, _)| instant))
             .compression(self.compression);
         let read_chunks = chunk::chunk_count(cookie.name().len(), codec.max_value_len())
             .max(max_chunks)
@@ -579,7 +579,7 @@ mod tests {
                     assert_eq!(name, "SESSION_NOT_BEFORE");
                     value.clone()
                 })
-                .map(|b| b.not_before)
+                .map(|b| b.not_before.map(|(instant, _)| instant))
         };
         assert_eq!(with(None), Ok(None), "unset");
         assert_eq!(with(Some("  ")), Ok(None), "empty");
@@ -615,7 +615,7 @@ mod tests {
         assert!(
             future
                 .to_string()
-                .starts_with("not before: is in the future"),
+                .starts_with("SESSION_NOT_BEFORE: is in the future"),
             "{future}"
         );
         let now = builder()
@@ -624,6 +624,29 @@ mod tests {
             .unwrap()
             .build();
         assert!(now.is_ok(), "the present is not the future");
+    }
+
+    #[test]
+    fn debug_shows_the_revalidation_settings_not_the_check() {
+        let config = builder()
+            .revalidate(Duration::from_secs(60), |_| async {
+                Ok(crate::Verdict::Valid)
+            })
+            .revalidation_grace(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("revalidation: Some(Revalidation { every: 60, grace: 30, .. })"),
+            "{shown}"
+        );
+        let default_grace = builder()
+            .revalidate(Duration::from_secs(60), |_| async {
+                Ok(crate::Verdict::Valid)
+            })
+            .build()
+            .unwrap();
+        assert!(format!("{default_grace:?}").contains("every: 60, grace: 60"));
     }
 
     #[test]

@@ -452,23 +452,17 @@ impl Session {
     /// [`regenerate`](Self::regenerate), so set it after.
     pub fn set_lifetime(&self, lifetime: Lifetime) {
         let mut state = self.loaded_for_change("set_lifetime");
-        let limits = state.config.codec.limits();
-        let asked = crate::lifetime::Limits {
-            longest_idle: None,
-            longest_absolute: None,
-            ..crate::lifetime::Limits::default()
-        }
-        .resolve(&lifetime);
-        let granted = limits.resolve(&lifetime);
-        let cut = |asked: Option<u64>, granted: Option<u64>| {
-            asked.is_some_and(|a| granted.is_some_and(|g| g < a))
-        };
-        if cut(asked.idle, granted.idle) || cut(asked.absolute, granted.absolute) {
+        let granted = state.config.codec.limits().resolve(&lifetime);
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+        let asked_idle = secs(lifetime.idle_timeout());
+        let asked_absolute = secs(lifetime.absolute_lifetime());
+        let cut = |asked: Option<u64>, granted: Option<u64>| matches!((asked, granted), (Some(asked), Some(granted)) if granted < asked);
+        if cut(asked_idle, granted.idle) || cut(asked_absolute, granted.absolute) {
             tracing::warn!(
                 session_id = state.log_id(),
-                asked_idle_secs = asked.idle,
+                asked_idle_secs = asked_idle,
                 granted_idle_secs = granted.idle,
-                asked_absolute_secs = asked.absolute,
+                asked_absolute_secs = asked_absolute,
                 granted_absolute_secs = granted.absolute,
                 "session lifetime above the configured maximum; cut to it"
             );
@@ -648,6 +642,17 @@ impl State {
                     checked_at: meta.checked_at(),
                 };
                 self.data = session.into_data();
+            }
+            // Everyone was logged out since this session was created: its
+            // cookie is expired, as for a session revoked by the check.
+            Err(RejectReason::Revoked) => {
+                tracing::debug!(
+                    reason = RejectReason::Revoked.as_str(),
+                    "session created before the not-before instant; the request has no \
+                     session and the cookie is expired"
+                );
+                self.end();
+                self.did.touched = true;
             }
             // Two cookies of the name never come from a well-behaved browser.
             Err(RejectReason::Duplicate) => tracing::warn!(

@@ -111,6 +111,109 @@ async fn logs_say_what_happened_and_nothing_secret() {
     );
 
     warnings_name_what_went_wrong(&logs).await;
+    revocation_logs_name_the_session_id(&logs).await;
+    a_lifetime_over_the_maximum_is_a_warning(&logs).await;
+}
+
+/// A handler asking for more than the configured maximum gets the maximum
+/// and a warning with both figures; asking for exactly the maximum is quiet.
+async fn a_lifetime_over_the_maximum_is_a_warning(logs: &Captured) {
+    use std::time::Duration;
+    let url = app_with(
+        SessionConfig::builder(ring(&[1]))
+            .idle_timeout(Duration::from_secs(100))
+            .absolute_lifetime(Some(Duration::from_secs(1000)))
+            .max_idle_timeout(Duration::from_secs(200))
+            .max_absolute_lifetime(Duration::from_secs(2000)),
+    )
+    .await;
+    let client = browser();
+    logs.take();
+    for (body, warned) in [
+        (r#"{"idle": 200, "absolute": 2000}"#, false),
+        (r#"{"idle": 201}"#, true),
+        (r#"{"absolute": 2001}"#, true),
+        (r#"{"idle": 100, "absolute": 500}"#, false),
+    ] {
+        send_post(&client, format!("{url}/lifetime"), body).await;
+        let logged = logs.take();
+        assert_eq!(
+            logged.contains("WARN") && logged.contains("above the configured maximum"),
+            warned,
+            "{body}: {logged}"
+        );
+        if warned {
+            assert!(
+                logged.contains("granted_idle_secs=") && logged.contains("granted_absolute_secs="),
+                "{logged}"
+            );
+        }
+    }
+}
+
+/// Revocation outcomes are logged with the session's id (not a credential),
+/// never with the cookie: revoked at `INFO`, a failing check at `WARN`
+/// within the grace and `ERROR` past it.
+async fn revocation_logs_name_the_session_id(logs: &Captured) {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::time::Duration;
+    let clock = client_session::ManualClock::new(1_700_000_000);
+    // 0: valid, 1: revoked, 2: the check errs.
+    let mode = Arc::new(AtomicU8::new(0));
+    let answer = Arc::clone(&mode);
+    let config = SessionConfig::builder(ring(&[1]))
+        .clock(clock.clone())
+        .revalidate(Duration::from_secs(60), move |_| {
+            let mode = answer.load(Ordering::SeqCst);
+            async move {
+                match mode {
+                    0 => Ok(client_session::Verdict::Valid),
+                    1 => Ok(client_session::Verdict::Revoked),
+                    _ => Err("the user database is down".into()),
+                }
+            }
+        })
+        .revalidation_grace(Duration::from_secs(60));
+    let url = app_with(config).await;
+    let client = browser();
+    send_post(&client, format!("{url}/set/user"), r#""alice""#).await;
+    let meta: serde_json::Value = serde_json::from_str(
+        &get(&client, format!("{url}/meta"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let id = meta["id"].as_str().unwrap().to_owned();
+    logs.take();
+
+    mode.store(2, Ordering::SeqCst);
+    clock.advance(60);
+    get(&client, format!("{url}/get/user")).await;
+    let logged = logs.take();
+    assert!(
+        logged.contains("WARN")
+            && logged.contains("revocation check failed")
+            && logged.contains(&id),
+        "{logged}"
+    );
+    assert!(logged.contains("the user database is down"), "{logged}");
+    clock.advance(60);
+    get(&client, format!("{url}/get/user")).await;
+    let logged = logs.take();
+    assert!(
+        logged.contains("ERROR") && logged.contains("past the grace") && logged.contains(&id),
+        "{logged}"
+    );
+    mode.store(1, Ordering::SeqCst);
+    get(&client, format!("{url}/get/user")).await;
+    let logged = logs.take();
+    assert!(
+        logged.contains("INFO") && logged.contains("session revoked") && logged.contains(&id),
+        "{logged}"
+    );
+    assert!(!logged.contains("alice"), "no values: {logged}");
 }
 
 /// Cookie tossing, a change after the response left, a renewal that no

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The login demo in a real headless Chromium (playwright-core driving Debian's
 # /usr/bin/chromium): form log-in, cart, reload, second tab, HttpOnly / Secure /
-# SameSite as the browser stores them, a session chunked past 4 KiB, log out.
+# SameSite as the browser stores them, a session chunked past 4 KiB, log out;
+# "remember me" against a browser-session cookie across a browser restart on
+# the same profile; "log out everywhere" seen from a second browser.
 #
 #   tests/browser/run.sh            from the repository root (or anywhere)
 #
@@ -14,7 +16,11 @@
 #                (default target/browser-screenshot.png, git-ignored)
 #
 # The demo listens on 127.0.0.1 on a free port; Chromium maps localhost to
-# 127.0.0.1. Every process started is killed by PID on exit, also on failure.
+# 127.0.0.1. Its user database (DATABASE_PATH) is a file in this run's
+# temporary directory, not the machine-wide default that other runs share
+# ("log out everywhere" writes to it); its revocation check runs every
+# SESSION_CHECK_INTERVAL=2 seconds. Browser profiles live in the same
+# directory. Every process started is killed by PID on exit, also on failure.
 # Prints PASS/FAIL per check and ends with "N passed, M failed".
 set -euo pipefail
 
@@ -97,7 +103,10 @@ trap 'exit 143' TERM
 # -- the demo, on a free port
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 KEY=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')
+CHECK_INTERVAL=2
+mkdir -p "$TMP/profiles"
 SESSION_KEYS=$KEY PORT=$PORT BIND=127.0.0.1 INSTANCE=browser-test RUST_LOG=info,client_session=debug \
+    DATABASE_PATH="$TMP/users.sqlite3" SESSION_CHECK_INTERVAL=$CHECK_INTERVAL \
     "$LOGIN_BIN" >"$TMP/demo.log" 2>&1 &
 DEMO_PID=$!
 up=
@@ -114,10 +123,12 @@ fi
 echo "demo: $LOGIN_BIN on 127.0.0.1:$PORT (pid $DEMO_PID)"
 echo "chromium: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
 
-# -- the browser test, bounded in time
-BASE_URL="http://localhost:$PORT" USER_DATA_DIR="$TMP/profile" PID_FILE="$TMP/browser.pids" \
+# -- the browser test, bounded in time (seven browser launches, two waits
+# for the check interval)
+BASE_URL="http://localhost:$PORT" USER_DATA_DIR="$TMP/profile" PROFILES_DIR="$TMP/profiles" \
+    SESSION_CHECK_INTERVAL=$CHECK_INTERVAL PID_FILE="$TMP/browser.pids" \
     SCREENSHOT=$SCREENSHOT CHROMIUM=$CHROMIUM \
-    timeout --kill-after=10 150 node "$HERE/e2e.mjs" &
+    timeout --kill-after=10 240 node "$HERE/e2e.mjs" &
 NODE_PID=$!
 set +e
 wait "$NODE_PID"

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Three instances of the login demo behind nginx (round robin, default request
 # header buffers): session sharing, fail-over, a session near the size cap,
-# a rolling key rotation, and caching proxies in front (proxy_cache: micro-
+# a rolling key rotation, caching proxies in front (proxy_cache: micro-
 # cache, CDN-like, and a deliberately unprotected control; test-only server
-# blocks). See DEPLOYING.md.
+# blocks), "log out everywhere" across instances, and logging everyone out
+# with SESSION_NOT_BEFORE on a rolling restart. The instances share one user
+# database in the temp directory (DATABASE_PATH; never the demo's default
+# file, which every run on the machine would share) and check sessions
+# against it every 2 s (SESSION_CHECK_INTERVAL). See DEPLOYING.md.
 #
 #   tests/deploy/nginx.sh            from the repository root (or anywhere)
 #
@@ -14,7 +18,7 @@
 #   NGINX_BIN    nginx (default: from PATH; installed with apt-get when missing
 #                and running as root)
 #   DEPLOY_SEED  seed of the random cart items (printed on each run)
-#   KEEP_TMP=1   keep the temp directory (logs, nginx.conf) for inspection
+#   KEEP_TMP=1   keep the temp directory (logs, nginx.conf, users.sqlite3) for inspection
 #
 # Everything listens on 127.0.0.1 on free ports; every process started is
 # killed by PID on exit, also on failure. Prints PASS/FAIL per check and ends

@@ -29,6 +29,14 @@ async fn a_not_before_instant_logs_out_every_session_created_before_it() {
     let before = app_with(SessionConfig::builder(ring(&[1])).clock(clock.clone())).await;
     let (old, new) = (browser(), browser());
     send_post(&old, format!("{before}/login/alice"), "").await;
+    // A copy of the old cookie, kept by a thief or a request in flight.
+    let thief = bare_client();
+    let login = thief
+        .post(format!("{before}/login/mallory"))
+        .send()
+        .await
+        .unwrap();
+    let copy = as_cookie_header(&set_cookies(&login));
     clock.advance(10);
     // The operator sets SESSION_NOT_BEFORE = now, and restarts.
     let after = app_with(
@@ -37,11 +45,17 @@ async fn a_not_before_instant_logs_out_every_session_created_before_it() {
             .not_before(UNIX_EPOCH + Duration::from_secs(NOW + 10)),
     )
     .await;
+    // Refused, and the cookie is expired: the browser forgets the old session.
+    let refused = get(&old, format!("{after}/meta")).await;
+    let cookies = set_cookies(&refused);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert_eq!(attribute(&cookies[0], "Max-Age").as_deref(), Some("0"));
     assert_eq!(
-        meta(&old, &after).await["valid"],
+        json(refused).await["valid"],
         false,
         "created before: refused"
     );
+    assert_eq!(meta(&old, &after).await["valid"], false);
     send_post(&new, format!("{after}/login/bob"), "").await;
     assert_eq!(
         meta(&new, &after).await["valid"],
@@ -49,17 +63,15 @@ async fn a_not_before_instant_logs_out_every_session_created_before_it() {
         "created at the instant: kept"
     );
 
-    // An instance not yet restarted renews the old session: the renewal keeps
+    // An instance not yet restarted renews the old copy: the renewal keeps
     // its creation time, so the restarted instance still refuses it.
     clock.advance(23 * HOUR);
-    let renewed = get(&old, format!("{before}/meta")).await;
+    let renewed = get_with_cookie(&thief, format!("{before}/meta"), &copy).await;
+    let renewed = as_cookie_header(&set_cookies(&renewed));
+    assert!(!renewed.is_empty(), "renewed by the old instance");
+    let response = get_with_cookie(&thief, format!("{after}/meta"), &renewed).await;
     assert_eq!(
-        set_cookies(&renewed).len(),
-        1,
-        "renewed by the old instance"
-    );
-    assert_eq!(
-        meta(&old, &after).await["valid"],
+        json(response).await["valid"],
         false,
         "still refused after renewal"
     );
@@ -93,6 +105,8 @@ struct Check {
     revoked_users: Arc<Mutex<HashSet<String>>>,
     down: Arc<Mutex<bool>>,
     seen_ids: Arc<Mutex<Vec<SessionId>>>,
+    /// What the check saw: creation and login times (Unix seconds), keys.
+    seen: Arc<Mutex<Vec<(u64, Option<u64>, Vec<String>)>>>,
 }
 
 impl Check {
@@ -103,6 +117,13 @@ impl Check {
             async move {
                 check.calls.fetch_add(1, Ordering::SeqCst);
                 check.seen_ids.lock().unwrap().push(session.id());
+                let secs =
+                    |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+                check.seen.lock().unwrap().push((
+                    secs(session.created_at()),
+                    session.authenticated_at().map(secs),
+                    session.data().keys().map(str::to_owned).collect(),
+                ));
                 if *check.down.lock().unwrap() {
                     return Err("database down".into());
                 }
@@ -147,6 +168,26 @@ async fn the_check_runs_once_per_session_per_interval_and_the_cookie_records_it(
         0,
         "a new session counts as checked when created"
     );
+    // So does one started without regenerate(), and one regenerated over an
+    // existing session: neither is checked on its next request.
+    let (plain, relogged) = (browser(), browser());
+    send_post(&plain, format!("{url}/set/cart"), "[]").await;
+    send_post(&relogged, format!("{url}/set/cart"), "[]").await;
+    clock.advance(1);
+    send_post(&relogged, format!("{url}/login/bob"), "").await;
+    clock.advance(1);
+    meta(&plain, &url).await;
+    meta(&relogged, &url).await;
+    assert_eq!(check.calls(), 0, "new sessions are checked at creation");
+    clock.advance(EVERY - 2);
+    meta(&relogged, &url).await;
+    assert_eq!(
+        check.calls(),
+        0,
+        "the regenerated session counts from its own creation"
+    );
+    // Those two browsers are done; alice's session continues from NOW.
+    clock.set(NOW);
     for _ in 0..5 {
         clock.advance(10);
         assert_eq!(meta(&client, &url).await["valid"], true);
@@ -194,6 +235,13 @@ async fn the_check_runs_once_per_session_per_interval_and_the_cookie_records_it(
             .iter()
             .all(|seen| *seen == id),
         "the check saw the session"
+    );
+    // ...with its creation and login times and its values.
+    let seen = check.seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|s| *s == (NOW, Some(NOW), vec!["user".to_owned()])),
+        "{seen:?}"
     );
 }
 
