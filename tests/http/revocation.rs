@@ -98,6 +98,9 @@ fn a_not_before_instant_in_the_future_is_refused_at_start_up() {
     assert!(err.to_string().contains("in the future"), "{err}");
 }
 
+/// What a check saw: creation and login times (Unix seconds), keys.
+type Seen = (u64, Option<u64>, Vec<String>);
+
 /// A check the test controls: what it answers, and how often it ran.
 #[derive(Clone, Default)]
 struct Check {
@@ -105,8 +108,7 @@ struct Check {
     revoked_users: Arc<Mutex<HashSet<String>>>,
     down: Arc<Mutex<bool>>,
     seen_ids: Arc<Mutex<Vec<SessionId>>>,
-    /// What the check saw: creation and login times (Unix seconds), keys.
-    seen: Arc<Mutex<Vec<(u64, Option<u64>, Vec<String>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Check {
