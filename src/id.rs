@@ -150,13 +150,29 @@ mod tests {
             );
         }
         assert_eq!(SessionId::from_bytes([0; 16]), None);
+        assert_eq!(
+            ParseSessionIdError.to_string(),
+            "a session id is 32 hex digits, not all zero"
+        );
     }
 
     #[test]
-    fn generated_ids_differ() {
-        let a = SessionId::generate().unwrap();
-        let b = SessionId::generate().unwrap();
-        assert_ne!(a, b);
+    fn generated_ids_differ_in_every_byte_position() {
+        let ids: Vec<[u8; 16]> = (0..32)
+            .map(|_| SessionId::generate().unwrap().to_bytes())
+            .collect();
+        for (i, a) in ids.iter().enumerate() {
+            assert!(ids[i + 1..].iter().all(|b| b != a), "an id repeated");
+        }
+        // No position is fixed (the all-zero guard touches only the
+        // all-zero draw): 32 equal bytes by chance is 2^-248.
+        for position in 0..16 {
+            let first = ids[0][position];
+            assert!(
+                ids.iter().any(|id| id[position] != first),
+                "byte {position} is always {first:#04x}"
+            );
+        }
     }
 
     #[test]

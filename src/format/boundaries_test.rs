@@ -211,3 +211,44 @@ fn contexts_of_any_length_seal_and_open() {
 fn id() -> SessionId {
     SessionId::from_bytes([7; 16]).unwrap()
 }
+
+/// A meta whose login or check time is outside `created_at..expires_at`
+/// would seal a cookie that never opens (step 5): sealing refuses it, each
+/// field on its own, at both edges.
+#[test]
+fn times_outside_the_sessions_life_are_refused_when_sealing() {
+    let codec = codec();
+    let meta = SessionMeta::new(id(), NOW, NOW + 100);
+    let rows = [
+        ("none", None, None, true),
+        ("login at creation", Some(NOW), None, true),
+        ("check a second before expiry", None, Some(NOW + 99), true),
+        ("login before creation", Some(NOW - 1), None, false),
+        ("login at expiry", Some(NOW + 100), None, false),
+        ("check before creation", None, Some(NOW - 1), false),
+        ("check at expiry", None, Some(NOW + 100), false),
+        ("both good", Some(NOW + 1), Some(NOW + 2), true),
+        ("login bad, check good", Some(NOW - 1), Some(NOW + 2), false),
+        (
+            "login good, check bad",
+            Some(NOW + 1),
+            Some(NOW + 100),
+            false,
+        ),
+    ];
+    for (name, authenticated_at, checked_at, ok) in rows {
+        let meta = meta
+            .with_authenticated_at(authenticated_at)
+            .with_checked_at(checked_at);
+        let sealed = codec.seal_with_meta(&SessionData::new(), &meta);
+        assert_eq!(
+            sealed.as_ref().err(),
+            (!ok).then_some(&SealError::InconsistentTimes),
+            "{name}"
+        );
+        if let Ok(value) = sealed {
+            let opened = codec.open(&value, NOW).unwrap();
+            assert_eq!(opened.meta(), &meta, "{name}: opens to the same fields");
+        }
+    }
+}

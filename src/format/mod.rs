@@ -615,8 +615,7 @@ impl SessionCodec {
         let (key_index, plaintext) =
             envelope::open(&v2::VERSION, &self.keyring, &self.context, &mut sealed)?;
         let prefix = v2::read(plaintext);
-        let persistence = prefix.flags & (v2::FLAG_PERSISTENT | v2::FLAG_BROWSER_SESSION);
-        let persistent = match persistence {
+        let persistent = match prefix.flags & v2::PERSISTENCE_FLAGS {
             0 => None,
             v2::FLAG_PERSISTENT => Some(true),
             v2::FLAG_BROWSER_SESSION => Some(false),

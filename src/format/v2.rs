@@ -34,6 +34,8 @@ pub(super) const FLAG_DEFLATE: u8 = 0x01;
 pub(super) const FLAG_PERSISTENT: u8 = 0x02;
 /// Flag bit 2: the session chose a browser-session cookie (no `Max-Age`).
 pub(super) const FLAG_BROWSER_SESSION: u8 = 0x04;
+/// The two persistence bits; both set is refused.
+pub(super) const PERSISTENCE_FLAGS: u8 = FLAG_PERSISTENT | FLAG_BROWSER_SESSION;
 /// Every defined flag bit; a value with any other bit set is refused.
 pub(super) const KNOWN_FLAGS: u8 = FLAG_DEFLATE | FLAG_PERSISTENT | FLAG_BROWSER_SESSION;
 
