@@ -115,6 +115,29 @@ mod tests {
             ("leap day", "2024-02-29T00:00:00Z", 1_709_164_800),
             ("year 2000 leap day", "2000-02-29T00:00:00Z", 951_782_400),
             ("surrounding spaces", " 1764489600 ", 1_764_489_600),
+            ("leap second", "2016-12-31T23:59:60Z", 1_483_228_800),
+            (
+                "last day of a 31-day month",
+                "2025-12-31T00:00:00Z",
+                1_767_139_200,
+            ),
+            (
+                "last day of a 30-day month",
+                "2025-11-30T00:00:00Z",
+                1_764_460_800,
+            ),
+            (
+                "28 February, common year",
+                "2025-02-28T00:00:00Z",
+                1_740_700_800,
+            ),
+            ("offset 23:59", "2025-11-30T08:00:00+23:59", 1_764_403_260),
+            (
+                "before the epoch by offset only",
+                "1970-01-01T01:00:00+01:00",
+                0,
+            ),
+            ("year 2400 is leap", "2400-02-29T00:00:00Z", 13_574_563_200),
         ];
         for (name, text, expect) in rows {
             assert_eq!(parse_instant(text), Some(expect), "{name}");
@@ -139,6 +162,25 @@ mod tests {
             ("words", "yesterday"),
             ("sign in a field", "2025-+1-30T08:00:00Z"),
             ("too big", "99999999999999999999999"),
+            ("slash date separators", "2025/11/30T08:00:00Z"),
+            ("first date separator", "2025x11-30T08:00:00Z"),
+            ("second date separator", "2025-11x30T08:00:00Z"),
+            ("no T", "2025-11-30x08:00:00Z"),
+            ("dash time separators", "2025-11-30T08-00-00Z"),
+            ("first time separator", "2025-11-30T08x00:00Z"),
+            ("second time separator", "2025-11-30T08:00x00Z"),
+            ("no seconds", "2025-11-30T08:00Z"),
+            ("one digit short", "2025-11-30T08:00:0Z"),
+            ("offset without colon", "2025-11-30T08:00:00+0100"),
+            ("offset bad sign", "2025-11-30T08:00:00*01:00"),
+            ("offset minutes", "2025-11-30T08:00:00+01:60"),
+            ("minute 60", "2025-11-30T08:60:00Z"),
+            ("second 61", "2025-11-30T08:00:61Z"),
+            ("day 0", "2025-11-00T08:00:00Z"),
+            ("day 31 of a 30-day month", "2025-11-31T08:00:00Z"),
+            ("month 0", "2025-00-10T08:00:00Z"),
+            ("letters in the year", "20a5-11-30T08:00:00Z"),
+            ("letters in the offset", "2025-11-30T08:00:00+0a:00"),
         ] {
             assert_eq!(parse_instant(text), None, "{name}");
         }
