@@ -375,6 +375,11 @@ impl SessionConfigBuilder {
     /// revocation (plus the grace while checks fail). A new session counts
     /// as checked when it is created. With a check configured, every request
     /// carrying a session cookie opens it before the handler runs.
+    ///
+    /// The request waits for the check: give it a deadline of its own (for
+    /// example `tokio::time::timeout` around the query, turning a timeout
+    /// into an error), so a stalled database costs at most that deadline and
+    /// then falls under the grace rule above.
     pub fn revalidate<F, Fut>(mut self, every: Duration, check: F) -> Self
     where
         F: Fn(SessionSnapshot) -> Fut + Send + Sync + 'static,

@@ -62,6 +62,11 @@ impl Lifetime {
 
     /// A browser-session cookie (no `Max-Age`: the browser drops it when it
     /// closes) that the server also ends after `idle` without a request.
+    ///
+    /// "When it closes" is the browser's promise, not a guarantee: a browser
+    /// that restores its last session (Chromium's "continue where you left
+    /// off", or after a crash) keeps such cookies. The server's idle timeout
+    /// is what bounds them.
     #[must_use]
     pub fn browser_session(idle: Duration) -> Lifetime {
         Lifetime::configured()
