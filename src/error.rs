@@ -288,7 +288,8 @@ pub enum SealError {
     /// could be drawn. Nothing is sealed without one.
     RandomUnavailable,
     /// `authenticated_at` or `checked_at` is outside the session's life
-    /// (`created_at..expires_at`): such a cookie would never open.
+    /// (`created_at..expires_at`), so the cookie would never open, or is
+    /// `Some(0)`, which the format cannot tell from "never".
     InconsistentTimes,
 }
 

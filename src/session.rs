@@ -604,12 +604,15 @@ impl State {
             self.identity.checked_at
         };
         // Within the session's life, as opening requires (clocks of two
-        // servers may disagree about `now` by the leeway).
-        let within = |at: u64| at.clamp(seal.created_at, seal.expires_at.saturating_sub(1));
+        // servers may disagree about `now` by the leeway); a time of 0 (a
+        // clock at the epoch) is the format's "never".
+        let within = |at: u64| {
+            Some(at.clamp(seal.created_at, seal.expires_at.saturating_sub(1))).filter(|&t| t != 0)
+        };
         Ok(SessionMeta::new(id, seal.created_at, seal.expires_at)
             .with_lifetime(self.identity.lifetime)
-            .with_authenticated_at(self.identity.authenticated_at.map(within))
-            .with_checked_at(checked_at.map(within)))
+            .with_authenticated_at(self.identity.authenticated_at.and_then(within))
+            .with_checked_at(checked_at.and_then(within)))
     }
 
     /// Opens the pending cookie, once.

@@ -236,6 +236,23 @@ fn times_outside_the_sessions_life_are_refused_when_sealing() {
             false,
         ),
     ];
+    // 0 is the format's "never": a session created at the epoch cannot
+    // record a login or a check at 0 (it would open as none).
+    let epoch = SessionMeta::new(id(), 0, 100);
+    for meta in [
+        epoch.with_authenticated_at(Some(0)),
+        epoch.with_checked_at(Some(0)),
+    ] {
+        assert_eq!(
+            codec.seal_with_meta(&SessionData::new(), &meta),
+            Err(SealError::InconsistentTimes)
+        );
+    }
+    assert!(
+        codec
+            .seal_with_meta(&SessionData::new(), &epoch.with_checked_at(Some(1)))
+            .is_ok()
+    );
     for (name, authenticated_at, checked_at, ok) in rows {
         let meta = meta
             .with_authenticated_at(authenticated_at)

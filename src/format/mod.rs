@@ -261,13 +261,15 @@ impl SessionMeta {
     }
 
     /// With the time of the last login (Unix seconds); `None` for never.
+    /// `Some(0)` cannot be sealed (0 is the format's "never").
     #[must_use]
     pub const fn with_authenticated_at(mut self, at: Option<u64>) -> SessionMeta {
         self.authenticated_at = at;
         self
     }
 
-    /// With the time of the last successful revocation check; `None` for never.
+    /// With the time of the last successful revocation check; `None` for
+    /// never. `Some(0)` cannot be sealed (0 is the format's "never").
     #[must_use]
     pub const fn with_checked_at(mut self, at: Option<u64>) -> SessionMeta {
         self.checked_at = at;
@@ -317,9 +319,10 @@ impl SessionMeta {
         self.checked_at
     }
 
-    /// Opening step 5's rule for a time field: absent, or within the session's life.
+    /// Opening step 5's rule for a time field: absent, or within the
+    /// session's life — and, to be sealed, not 0 (which reads as absent).
     fn in_life(&self, at: Option<u64>) -> bool {
-        at.is_none_or(|t| self.created_at <= t && t < self.expires_at)
+        at.is_none_or(|t| t != 0 && self.created_at <= t && t < self.expires_at)
     }
 }
 
@@ -528,7 +531,7 @@ impl SessionCodec {
     /// [`SealError::BodyTooLarge`] when the JSON body is over the body limit;
     /// [`SealError::InconsistentTimes`] when `authenticated_at` or
     /// `checked_at` is outside `created_at..expires_at` (such a cookie
-    /// would never open); [`SealError::RandomUnavailable`] when the
+    /// would never open) or is `Some(0)` (it would open as `None`); [`SealError::RandomUnavailable`] when the
     /// operating system's generator fails.
     pub fn seal_with_meta(
         &self,

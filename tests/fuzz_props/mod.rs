@@ -19,7 +19,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::chunk::{self, MAX_COOKIE_PAIR_LEN};
 use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
 use client_session::{
-    Compression, Key, Keyring, RejectReason, SealError, SessionCodec, SessionData,
+    Compression, Key, Keyring, Lifetime, RejectReason, SealError, SessionCodec, SessionData,
+    SessionId, SessionMeta,
 };
 use serde_json::{Map, Number, Value};
 
@@ -609,6 +610,57 @@ fn gen_object(r: &mut Bytes<'_>, depth: usize, budget: &mut usize) -> Map<String
         .collect()
 }
 
+/// Half the time, v2 fields chosen by the fuzzer: an id, the session's own
+/// idle timeout and absolute lifetime (long enough for the session to be
+/// open at `now`), a persistence choice, and login and check times within
+/// the session's life. `None`: `seal` with its defaults.
+fn gen_meta(r: &mut Bytes<'_>, created_at: u64, expires_at: u64, now: u64) -> Option<SessionMeta> {
+    let choice = r.byte();
+    if choice & 1 == 0 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&[r.u64().to_be_bytes(), r.u64().to_be_bytes()].concat());
+    let id = SessionId::from_bytes(id).unwrap_or(SessionId::from_bytes([1; 16])?);
+    let mut lifetime = Lifetime::configured();
+    let fits = |secs: u64| u32::try_from(secs).is_ok_and(|s| s < u32::MAX);
+    // Idle: at least what the sealed expiry needs (it opens at `now`).
+    let idle = expires_at
+        .saturating_sub(now)
+        .saturating_add(u64::from(r.u16()));
+    if choice & 2 != 0 && fits(idle) {
+        lifetime = lifetime.with_idle_timeout(Duration::from_secs(idle));
+    }
+    // Absolute: longer than the session's age at `now`.
+    let absolute = now
+        .saturating_sub(created_at)
+        .saturating_add(1 + u64::from(r.u16()));
+    if choice & 4 != 0 && fits(absolute) {
+        lifetime = lifetime.with_absolute_lifetime(Duration::from_secs(absolute));
+    }
+    match (choice >> 3) % 3 {
+        0 => {}
+        1 => lifetime = lifetime.with_persistent(true),
+        _ => lifetime = lifetime.with_persistent(false),
+    }
+    let span = expires_at.saturating_sub(created_at);
+    let mut within = |wanted: bool| {
+        let offset = r.u64();
+        // 0 is the format's "never": not a time a session can record.
+        (wanted && span > 0)
+            .then(|| created_at + offset % span)
+            .filter(|&t| t != 0)
+    };
+    let authenticated_at = within(choice & 32 != 0);
+    let checked_at = within(choice & 64 != 0);
+    Some(
+        SessionMeta::new(id, created_at, expires_at)
+            .with_lifetime(lifetime)
+            .with_authenticated_at(authenticated_at)
+            .with_checked_at(checked_at),
+    )
+}
+
 /// The input is `<body> 0x00 <control bytes>`. `<body>` is used as JSON
 /// text when it parses as an object (so JSON seeds are meaningful), and is
 /// otherwise decoded into a structured object; the control bytes pick the
@@ -666,9 +718,19 @@ pub(crate) fn seal_open(data: &[u8]) {
             .absolute_lifetime(lifetime.map(Duration::from_secs))
     };
     let seal_codec = with(codec().keyring().clone(), NAME);
+    let meta = gen_meta(&mut r, created_at, expires_at, now);
+    // A session's own absolute lifetime replaces the codec's.
+    let lifetime = match meta.map(|m| m.lifetime().absolute_lifetime()) {
+        Some(Some(own)) => Some(own.as_secs()),
+        _ => lifetime,
+    };
 
     let json_len = session.to_json().len();
-    let value = match seal_codec.seal(&session, created_at, expires_at) {
+    let sealed = match &meta {
+        Some(meta) => seal_codec.seal_with_meta(&session, meta),
+        None => seal_codec.seal(&session, created_at, expires_at),
+    };
+    let value = match sealed {
         Ok(value) => value,
         Err(SealError::BodyTooLarge { len, limit }) => {
             assert_eq!((len, limit), (json_len, body_limit));
@@ -701,6 +763,9 @@ pub(crate) fn seal_open(data: &[u8]) {
         (opened.created_at(), opened.expires_at()),
         (created_at, expires_at)
     );
+    if let Some(meta) = &meta {
+        assert_eq!(opened.meta(), meta, "every v2 field round-trips");
+    }
     assert_eq!(opened.key_index(), 0);
     let reversed = with(codec_reversed().keyring().clone(), NAME);
     assert_eq!(
