@@ -299,8 +299,11 @@ impl SessionConfigBuilder {
     /// restart with `SESSION_NOT_BEFORE` does it: an instance still running
     /// without it may renew an old session, but a renewal keeps the
     /// creation time, so the updated instances refuse that cookie too).
-    /// Refused by [`build`](Self::build) when in the future, since nobody
-    /// could then log in.
+    /// Refused by [`build`](Self::build) when further in the future than the
+    /// [clock leeway](Self::clock_leeway) (60 s by default): sessions created
+    /// before it would be refused too, so nobody could stay logged in until
+    /// then. Within the leeway it is accepted — an instant taken on another
+    /// machine, or "now + 1 s" to be strictly after the last old login.
     pub fn not_before(mut self, instant: SystemTime) -> Self {
         let seconds = instant
             .duration_since(UNIX_EPOCH)
@@ -519,11 +522,12 @@ impl SessionConfigBuilder {
             );
         }
         if let Some((instant, setting)) = self.not_before
-            && instant > self.clock.now()
+            && instant > self.clock.now().saturating_add(self.clock_leeway.as_secs())
         {
             return invalid(
                 setting,
-                "is in the future: every session, even a new login, would be refused until then",
+                "is in the future (beyond the clock leeway): every session, even a new login, \
+                 would be refused until then",
             );
         }
         let revalidation = match self.revalidation {
@@ -610,10 +614,10 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.to_string(), "SESSION_NOT_BEFORE is not valid Unicode");
         }
-        // In the future of the configured clock: refused by build().
+        // Further in the future than the leeway (60 s): refused by build().
         let future = builder()
             .clock(crate::ManualClock::new(1_000))
-            .not_before_from(|_| Some("1001".into()))
+            .not_before_from(|_| Some("1061".into()))
             .unwrap()
             .build()
             .unwrap_err();
@@ -623,12 +627,14 @@ mod tests {
                 .starts_with("SESSION_NOT_BEFORE: is in the future"),
             "{future}"
         );
-        let now = builder()
-            .clock(crate::ManualClock::new(1_000))
-            .not_before_from(|_| Some("1000".into()))
-            .unwrap()
-            .build();
-        assert!(now.is_ok(), "the present is not the future");
+        for within in ["1000", "1001", "1060"] {
+            let built = builder()
+                .clock(crate::ManualClock::new(1_000))
+                .not_before_from(|_| Some(within.into()))
+                .unwrap()
+                .build();
+            assert!(built.is_ok(), "{within}: within the leeway");
+        }
     }
 
     #[test]
