@@ -13,6 +13,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::cache_headers::{self, Exposure};
+use crate::counters;
 use crate::policy::{Plan, Unsealable};
 use crate::revocation::CheckFuture;
 use crate::session::{Finished, Session};
@@ -151,6 +152,7 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         Plan::Nothing => return Written::Nothing,
         Plan::Expire => {
             cookie.expire(0, finished.highest_chunk, headers);
+            counters::expired();
             return Written::SetCookie;
         }
         Plan::Seal(seal) => seal,
@@ -161,9 +163,11 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         Some(Ok((value, size))) => (value, *size),
         Some(Err(err)) if unsealable == Unsealable::Answer500 => {
             tracing::error!(session_id, %err, "session not saved; answering 500");
+            counters::not_written(true);
             return Written::Refused;
         }
         Some(Err(err)) => {
+            counters::not_written(false);
             tracing::warn!(session_id, %err, why = ?seal.why, "session not renewed or re-sealed; the browser keeps its cookie until it expires");
             return Written::Nothing;
         }
@@ -182,6 +186,7 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
                 body_bytes,
                 "session not saved: too large for its cookies; answering 500"
             );
+            counters::not_written(true);
             return Written::Refused;
         }
         tracing::warn!(
@@ -195,9 +200,11 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
             "session not renewed or re-sealed: too large for its cookies; \
              the browser keeps its cookie until it expires"
         );
+        counters::not_written(false);
         return Written::Nothing;
     }
     let chunks = cookie.set(value, seal.max_age, headers);
+    counters::sealed(seal.why, size.bytes);
     if chunks <= finished.highest_chunk {
         cookie.expire(chunks, finished.highest_chunk, headers);
     }

@@ -105,6 +105,22 @@
 //! * Concurrent requests of one browser: the last response to set the cookie
 //!   wins (see [`Session`]).
 //!
+//! # Metrics
+//! Through the [`metrics`](https://docs.rs/metrics) facade, for whatever
+//! exporter the application installs (the login demo serves Prometheus on
+//! `METRICS_PORT`). Labels come from small fixed sets; no cookie value,
+//! session value or session id is ever a label.
+//!
+//! | name | labels | counts |
+//! |---|---|---|
+//! | `client_session_opened_total` | `key_id`, `version` | cookies that opened, by the key that sealed them — when an old key's count stops moving, it can go |
+//! | `client_session_rejected_total` | `reason` ([`RejectReason::as_str`]) | cookies refused (counted when looked at: lazily, or before the handler with a revocation check) |
+//! | `client_session_sealed_total` | `why`: `changed`, `old_key`, `old_format`, `checked`, `renewal` | sessions written to a `Set-Cookie` |
+//! | `client_session_cookie_bytes` (histogram) | | `name=value` bytes of each session written, all chunks |
+//! | `client_session_expired_total` | | session cookies expired (destroyed, emptied, revoked) |
+//! | `client_session_not_written_total` | `outcome`: `answered_500`, `kept_old_cookie` | seals over the size caps, or failed |
+//! | `client_session_revocation_checks_total` | `outcome`: `valid`, `revoked`, `failed_forgiven`, `failed_refused` | revocation checks run |
+//!
 //! # Features
 //! * `axum` (default): the [`Session`] extractor for axum 0.8.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -117,6 +133,7 @@ pub mod chunk;
 mod clock;
 mod config;
 mod cookie;
+mod counters;
 mod data;
 pub mod defaults;
 mod error;

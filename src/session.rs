@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::{CookieSize, SessionConfig};
+use crate::counters;
 use crate::data::SessionData;
 use crate::error::{RejectReason, SealError, ValueError};
 use crate::format::SessionMeta;
@@ -266,7 +267,9 @@ impl Session {
         let session_id = state.log_id();
         // The response depends on the cookie whatever the outcome.
         state.did.touched = true;
-        match revalidation.after(&outcome, checked_at, now) {
+        let after = revalidation.after(&outcome, checked_at, now);
+        counters::checked(after);
+        match after {
             AfterCheck::Pass => {
                 state.identity.checked_at = Some(now);
                 state.did.checked = true;
@@ -623,9 +626,15 @@ impl State {
         let opened = value
             .value()
             .and_then(|value| self.config.codec.open(value, self.now));
+        if let Err(reason) = opened {
+            counters::rejected(reason);
+        }
         match opened {
             Ok(session) => {
                 let meta = *session.meta();
+                if let Some(key) = self.config.codec.keyring().keys().get(session.key_index()) {
+                    counters::opened(key.id(), session.version());
+                }
                 tracing::trace!(
                     session_id = %meta.id(),
                     version = session.version(),

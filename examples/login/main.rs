@@ -26,6 +26,8 @@
 //! * `PORT` (default 3000), `BIND` (default 127.0.0.1) — where to listen.
 //! * `INSTANCE` (default: the port) — sent as `X-Instance` on every response,
 //!   so a load-balanced deployment shows which instance answered.
+//! * `METRICS_PORT` (off when unset) — the session layer's metrics in
+//!   Prometheus format at `http://BIND:METRICS_PORT/metrics`.
 //!
 //! Run several instances with the same `SESSION_KEYS` behind a load balancer
 //! and the session follows the user across all of them.
@@ -145,6 +147,24 @@ async fn main() {
         }
     };
 
+    if let Ok(port) = std::env::var("METRICS_PORT") {
+        let Ok(port) = port.trim().parse::<u16>() else {
+            eprintln!("error: METRICS_PORT must be a port number");
+            std::process::exit(2);
+        };
+        let Ok(ip) = bind.parse::<std::net::IpAddr>() else {
+            eprintln!("error: BIND={bind:?} is not an IP address");
+            std::process::exit(2);
+        };
+        if let Err(err) = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(SocketAddr::new(ip, port))
+            .install()
+        {
+            eprintln!("error: cannot serve metrics on port {port}: {err}");
+            std::process::exit(2);
+        }
+        eprintln!("metrics on http://{ip}:{port}/metrics");
+    }
     let app = app(config, users, instance);
     let addr: SocketAddr = match format!("{bind}:{port}").parse() {
         Ok(addr) => addr,

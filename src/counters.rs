@@ -1,0 +1,73 @@
+//! What the layer counts, through the [`metrics`] facade: any exporter the
+//! application installs (Prometheus, StatsD…) sees these; without one they
+//! cost an atomic load each. The names and labels are the list in the
+//! crate docs ("Metrics"), each label drawn from a small fixed set (or the
+//! key ids of the ring): no cookie value, no session content, no session id.
+
+use crate::error::RejectReason;
+use crate::keys::KeyId;
+use crate::policy::Why;
+use crate::revocation::AfterCheck;
+
+/// Cookies that opened, by the id of the key that sealed them and format
+/// version: a key whose count stops growing opens nothing any more.
+pub(crate) const OPENED: &str = "client_session_opened_total";
+/// Cookies refused, by coarse reason.
+pub(crate) const REJECTED: &str = "client_session_rejected_total";
+/// Sessions sealed into a `Set-Cookie`, by why.
+pub(crate) const SEALED: &str = "client_session_sealed_total";
+/// Session cookies expired (destroyed, emptied, revoked).
+pub(crate) const EXPIRED: &str = "client_session_expired_total";
+/// Seals that could not be written within the size caps or failed, by
+/// what happened instead (`answered_500`, `kept_old_cookie`).
+pub(crate) const NOT_WRITTEN: &str = "client_session_not_written_total";
+/// Revocation checks, by outcome.
+pub(crate) const CHECKS: &str = "client_session_revocation_checks_total";
+/// Size of the session cookies written, in `name=value` bytes (all chunks).
+pub(crate) const COOKIE_BYTES: &str = "client_session_cookie_bytes";
+
+pub(crate) fn opened(key: KeyId, version: u8) {
+    let version = if version == 1 { "1" } else { "2" };
+    metrics::counter!(OPENED, "key_id" => key.to_string(), "version" => version).increment(1);
+}
+
+pub(crate) fn rejected(reason: RejectReason) {
+    metrics::counter!(REJECTED, "reason" => reason.as_str()).increment(1);
+}
+
+pub(crate) fn sealed(why: Why, cookie_bytes: usize) {
+    let why = match why {
+        Why::Changed => "changed",
+        Why::OldKey => "old_key",
+        Why::OldFormat => "old_format",
+        Why::Checked => "checked",
+        Why::Renewal => "renewal",
+    };
+    metrics::counter!(SEALED, "why" => why).increment(1);
+    // Cookie sizes are far below 2^52: exact as f64.
+    #[allow(clippy::cast_precision_loss)]
+    metrics::histogram!(COOKIE_BYTES).record(cookie_bytes as f64);
+}
+
+pub(crate) fn expired() {
+    metrics::counter!(EXPIRED).increment(1);
+}
+
+pub(crate) fn not_written(answered_500: bool) {
+    let outcome = if answered_500 {
+        "answered_500"
+    } else {
+        "kept_old_cookie"
+    };
+    metrics::counter!(NOT_WRITTEN, "outcome" => outcome).increment(1);
+}
+
+pub(crate) fn checked(after: AfterCheck) {
+    let outcome = match after {
+        AfterCheck::Pass => "valid",
+        AfterCheck::Revoke => "revoked",
+        AfterCheck::Forgive => "failed_forgiven",
+        AfterCheck::Refuse => "failed_refused",
+    };
+    metrics::counter!(CHECKS, "outcome" => outcome).increment(1);
+}
