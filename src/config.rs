@@ -15,7 +15,7 @@ use crate::cookie::{CookieSettings, SameSite, SessionCookie};
 use crate::defaults;
 use crate::error::ConfigError;
 use crate::format::{Compression, SessionCodec};
-use crate::keys::{KeySource, Keyring};
+use crate::keys::{KeySource, LiveKeyring};
 use crate::revocation::{CheckError, Revalidation, SessionSnapshot, Verdict};
 use crate::rfc3339::parse_instant;
 
@@ -66,10 +66,11 @@ pub(crate) struct CookieSize {
 }
 
 impl SessionConfig {
-    /// Starts a configuration with secure defaults around `keyring`.
-    pub fn builder(keyring: Keyring) -> SessionConfigBuilder {
+    /// Starts a configuration with secure defaults around `keyring`: a
+    /// [`Keyring`](crate::Keyring), or a [`LiveKeyring`] that follows a key file.
+    pub fn builder(keyring: impl Into<LiveKeyring>) -> SessionConfigBuilder {
         SessionConfigBuilder {
-            keyring,
+            keyring: keyring.into(),
             cookie: CookieSettings::default(),
             context: None,
             idle_timeout: defaults::IDLE_TIMEOUT,
@@ -91,14 +92,17 @@ impl SessionConfig {
     }
 
     /// Starts a configuration whose key ring comes from `SESSION_KEYS` or
-    /// `SESSION_KEYS_FILE` (see [`KeySource`] for other variable names), and
+    /// `SESSION_KEYS_FILE` — a key file is followed, so rotation needs no
+    /// restart ([`KeySource::watch`]; see [`KeySource`] for other variable
+    /// names) — and
     /// whose not-before instant comes from `SESSION_NOT_BEFORE` when it is set
     /// ([`SessionConfigBuilder::not_before_from_env`]).
     ///
     /// # Errors
-    /// The [`ConfigError`] of [`Keyring::from_env`], or of a bad `SESSION_NOT_BEFORE`.
+    /// The [`ConfigError`] of [`Keyring::from_env`](crate::Keyring::from_env), or of a bad `SESSION_NOT_BEFORE`.
     pub fn from_env() -> Result<SessionConfigBuilder, ConfigError> {
-        SessionConfig::builder(KeySource::default().load()?).not_before_from_env()
+        SessionConfig::builder(KeySource::default().watch(defaults::KEY_RELOAD_INTERVAL)?)
+            .not_before_from_env()
     }
 
     /// The codec that seals and opens this configuration's cookies.
@@ -174,7 +178,7 @@ impl fmt::Debug for SessionConfig {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct SessionConfigBuilder {
-    keyring: Keyring,
+    keyring: LiveKeyring,
     cookie: CookieSettings,
     context: Option<String>,
     idle_timeout: Duration,
@@ -572,6 +576,7 @@ impl SessionConfigBuilder {
 mod tests {
     use super::*;
     use crate::keys::Key;
+    use crate::keys::Keyring;
 
     fn builder() -> SessionConfigBuilder {
         SessionConfig::builder(Keyring::single(Key::from_bytes(&[9; 32]).unwrap()))

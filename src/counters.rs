@@ -71,3 +71,11 @@ pub(crate) fn checked(after: AfterCheck) {
     };
     metrics::counter!(CHECKS, "outcome" => outcome).increment(1);
 }
+
+/// Key files read again after a change: `loaded` or `refused`.
+pub(crate) const KEY_RELOADS: &str = "client_session_key_reloads_total";
+
+pub(crate) fn key_reload(loaded: bool) {
+    let outcome = if loaded { "loaded" } else { "refused" };
+    metrics::counter!(KEY_RELOADS, "outcome" => outcome).increment(1);
+}

@@ -50,3 +50,7 @@ pub const KEYS_VAR: &str = "SESSION_KEYS";
 
 /// The variable naming a key file.
 pub const KEYS_FILE_VAR: &str = "SESSION_KEYS_FILE";
+
+/// How often a key file named by `SESSION_KEYS_FILE` is read again for
+/// changes ([`KeySource::watch`](crate::KeySource::watch)).
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(2);

@@ -27,6 +27,9 @@ pin_project! {
         #[pin]
         stage: Stage<S, ReqBody>,
         session: Option<Session>,
+        // The request's `session` span: entered while the check and the
+        // handler run, closed with the session's id and outcome.
+        span: tracing::Span,
     }
 }
 
@@ -54,10 +57,11 @@ where
     S: Service<Request<ReqBody>>,
 {
     /// The handler already called: no check was due.
-    pub(crate) fn calling(future: S::Future, session: Session) -> Self {
+    pub(crate) fn calling(future: S::Future, session: Session, span: tracing::Span) -> Self {
         ResponseFuture {
             stage: Stage::Calling { future },
             session: Some(session),
+            span,
         }
     }
 
@@ -67,6 +71,7 @@ where
         service: S,
         request: Request<ReqBody>,
         session: Session,
+        span: tracing::Span,
     ) -> Self {
         ResponseFuture {
             stage: Stage::Checking {
@@ -74,6 +79,7 @@ where
                 call: Some((service, request)),
             },
             session: Some(session),
+            span,
         }
     }
 }
@@ -87,6 +93,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let _entered = this.span.enter();
         let mut response = loop {
             let next = match this.stage.as_mut().project() {
                 StageProj::Checking { check, call } => {
@@ -110,6 +117,10 @@ where
         };
         let finished = session.finish(response.status());
         let written = apply(&finished, response.headers_mut());
+        if let Some(id) = finished.id {
+            this.span.record("session_id", tracing::field::display(id));
+        }
+        this.span.record("outcome", outcome(&finished, written));
         if written == Written::Refused {
             // The handler's response promised a saved session; sending it
             // without the cookie would lose the user's data silently.
@@ -130,6 +141,24 @@ where
             }
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// The request's outcome for its span: what the response did with the session.
+fn outcome(finished: &Finished, written: Written) -> &'static str {
+    match (finished.plan, written) {
+        (Plan::Nothing, _) if finished.touched => "read",
+        (Plan::Nothing, _) => "untouched",
+        (Plan::Expire, _) => "expired",
+        (Plan::Seal(_), Written::Refused) => "answered_500",
+        (Plan::Seal(_), Written::Nothing) => "kept_old_cookie",
+        (Plan::Seal(seal), Written::SetCookie) => match seal.why {
+            crate::policy::Why::Changed => "sealed_changed",
+            crate::policy::Why::OldKey => "sealed_old_key",
+            crate::policy::Why::OldFormat => "sealed_old_format",
+            crate::policy::Why::Checked => "sealed_checked",
+            crate::policy::Why::Renewal => "sealed_renewal",
+        },
     }
 }
 

@@ -162,7 +162,7 @@ pub use extract::MissingSessionLayer;
 pub use format::{Compression, OpenedSession, SessionCodec, SessionMeta};
 pub use future::ResponseFuture;
 pub use id::{ParseSessionIdError, SessionId};
-pub use keys::{Key, KeyId, KeySource, Keyring, MAX_KEY_LEN, MIN_KEY_LEN};
+pub use keys::{Key, KeyId, KeySource, Keyring, LiveKeyring, MAX_KEY_LEN, MIN_KEY_LEN};
 pub use layer::SessionLayer;
 pub use lifetime::Lifetime;
 pub use revocation::{CheckError, SessionSnapshot, Verdict};

@@ -45,14 +45,24 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // One span per request, at INFO (cheap when disabled): the
+        // session's id and what the response did with it are recorded on it.
+        let span = tracing::info_span!(
+            "session",
+            session_id = tracing::field::Empty,
+            outcome = tracing::field::Empty
+        );
+        let entered = span.enter();
         let session = session_for(&self.config, request.headers());
         request.extensions_mut().insert(session.clone());
-        match session.due_check() {
-            None => ResponseFuture::calling(self.inner.call(request), session),
+        let check = session.due_check();
+        drop(entered);
+        match check {
+            None => ResponseFuture::calling(self.inner.call(request), session, span),
             Some(check) => {
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::checking(check, ready, request, session)
+                ResponseFuture::checking(check, ready, request, session, span)
             }
         }
     }

@@ -17,6 +17,7 @@ use crate::data::SessionData;
 use crate::error::{RejectReason, SealError, ValueError};
 use crate::format::SessionMeta;
 use crate::id::SessionId;
+use crate::keys::Keyring;
 use crate::lifetime::Lifetime;
 use crate::policy::{self, Brought, Did, Lifetimes, Opened, Plan};
 use crate::revocation::{AfterCheck, CheckError, CheckFuture, SessionSnapshot, Verdict};
@@ -64,6 +65,9 @@ pub struct Session {
 /// [`Session::finish`].
 struct State {
     config: Arc<SessionConfig>,
+    /// The key ring in force when the request arrived: the request opens
+    /// and seals with it, whatever a key-file reload does meanwhile.
+    ring: Keyring,
     /// The time of the request, read once.
     now: u64,
     /// The cookie's value until it is opened; `None` once opened (or when
@@ -155,6 +159,7 @@ impl Session {
         highest_chunk: usize,
     ) -> Session {
         let state = State {
+            ring: config.codec.keyring(),
             now: config.clock.now(),
             config: Arc::clone(config),
             pending,
@@ -204,7 +209,7 @@ impl Session {
             Plan::Seal(seal) => Some(state.meta_for(seal).and_then(|meta| {
                 config
                     .codec
-                    .seal_with_meta(&state.data, &meta)
+                    .seal_in(&state.ring, &state.data, &meta)
                     .map(|value| {
                         let size = config.cookie_size(value.len());
                         (value, size)
@@ -625,14 +630,14 @@ impl State {
         };
         let opened = value
             .value()
-            .and_then(|value| self.config.codec.open(value, self.now));
+            .and_then(|value| self.config.codec.open_in(&self.ring, value, self.now));
         if let Err(reason) = opened {
             counters::rejected(reason);
         }
         match opened {
             Ok(session) => {
                 let meta = *session.meta();
-                if let Some(key) = self.config.codec.keyring().keys().get(session.key_index()) {
+                if let Some(key) = self.ring.keys().get(session.key_index()) {
                     counters::opened(key.id(), session.version());
                 }
                 tracing::trace!(

@@ -1,14 +1,17 @@
 //! What the layer counts through the `metrics` facade, after a scripted
 //! sequence of requests over real HTTP: each counter moves as the crate
 //! docs say, labels come from small fixed sets (or the key ids), and no
-//! metric carries a cookie value, a session value or a session id.
+//! metric carries a cookie value, a session value or a session id. And the
+//! per-request `session` span: its outcome and session id.
 //!
-//! One test function: the recorder is process-global.
+//! One test function: the recorder and the subscriber are process-global.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -44,8 +47,30 @@ fn read(snapshotter: &Snapshotter) -> BTreeMap<String, u64> {
         .collect()
 }
 
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn counters_follow_what_the_layer_did_and_carry_nothing_secret() {
+    // The spans, at INFO (the level an operator leaves on), closed with their fields.
+    let spans = Captured::default();
+    let writer = spans.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("client_session=info")
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     metrics::set_global_recorder(recorder).unwrap();
@@ -167,6 +192,49 @@ async fn counters_follow_what_the_layer_did_and_carry_nothing_secret() {
     step(
         "a change over the cap",
         &[("client_session_not_written_total{outcome=answered_500}", 1)],
+    );
+
+    // One span per request, closed with what the response did and, when
+    // there was a session, its id.
+    // (A span closes when the server drops the response future, just after
+    // the client got the response: wait for the last one.)
+    let read_spans = || String::from_utf8(spans.0.lock().unwrap().clone()).unwrap();
+    let started = std::time::Instant::now();
+    while !read_spans().contains("outcome=\"answered_500\"") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}",
+            read_spans()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closed = read_spans();
+    let closes: Vec<&str> = closed.lines().filter(|l| l.contains("close")).collect();
+    assert_eq!(closes.len(), 11, "one span per request: {closed}");
+    for outcome in [
+        "sealed_changed",
+        "read",
+        "untouched",
+        "sealed_old_key",
+        "sealed_checked",
+        "expired",
+        "answered_500",
+    ] {
+        assert!(
+            closes
+                .iter()
+                .any(|l| l.contains(&format!("outcome=\"{outcome}\""))),
+            "no span closed with {outcome}: {closed}"
+        );
+    }
+    let with_id = closes
+        .iter()
+        .find(|l| l.contains("outcome=\"sealed_changed\""))
+        .unwrap();
+    let id = with_id.split("session_id=").nth(1).unwrap();
+    assert!(
+        id.len() >= 32 && id[..32].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{with_id}"
     );
 
     // Nothing secret, bounded labels: every metric recorded above.

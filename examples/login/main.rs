@@ -41,7 +41,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use client_session::{
-    ConfigError, Key, Keyring, Lifetime, Session, SessionConfig, SessionLayer, Verdict,
+    ConfigError, Key, KeySource, Keyring, Lifetime, Session, SessionConfig, SessionLayer, Verdict,
+    defaults,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -74,7 +75,8 @@ async fn main() {
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1".into());
     let instance = std::env::var("INSTANCE").unwrap_or_else(|_| port.to_string());
 
-    let keyring = match Keyring::from_env() {
+    // A key file (SESSION_KEYS_FILE) is followed: rotation without restarts.
+    let keyring = match KeySource::default().watch(defaults::KEY_RELOAD_INTERVAL) {
         Ok(keyring) => keyring,
         Err(ConfigError::KeysNotSet { .. }) => {
             eprintln!(
@@ -82,7 +84,7 @@ async fn main() {
                  Sessions will not survive a restart nor be shared between instances. \
                  Make a key with `cargo run --example keygen`."
             );
-            Keyring::single(Key::generate())
+            Keyring::single(Key::generate()).into()
         }
         Err(err) => {
             eprintln!("error: {err}");

@@ -191,7 +191,7 @@ use crate::data::SessionData;
 use crate::defaults;
 use crate::error::{RejectReason, SealError};
 use crate::id::SessionId;
-use crate::keys::Keyring;
+use crate::keys::{Keyring, LiveKeyring};
 use crate::lifetime::{Lifetime, Limits, Resolved};
 
 mod deflate;
@@ -407,7 +407,7 @@ impl OpenedSession {
 /// ```
 #[derive(Clone)]
 pub struct SessionCodec {
-    keyring: Keyring,
+    keyring: LiveKeyring,
     context: Box<[u8]>,
     body_limit: usize,
     leeway: u64,
@@ -420,10 +420,11 @@ impl SessionCodec {
     /// A codec sealing with `keyring`'s primary key for `context` (by
     /// convention the cookie name), with default limits and no lifetimes
     /// (the sealed `expires_at` is trusted; the layer sets lifetimes).
+    /// `keyring` is a [`Keyring`] or a [`LiveKeyring`] that follows a key file.
     #[must_use]
-    pub fn new(keyring: Keyring, context: impl Into<String>) -> SessionCodec {
+    pub fn new(keyring: impl Into<LiveKeyring>, context: impl Into<String>) -> SessionCodec {
         SessionCodec {
-            keyring,
+            keyring: keyring.into(),
             context: context.into().into_bytes().into_boxed_slice(),
             body_limit: defaults::BODY_LIMIT,
             leeway: defaults::CLOCK_LEEWAY.as_secs(),
@@ -500,10 +501,10 @@ impl SessionCodec {
         self
     }
 
-    /// The key ring.
+    /// The key ring in force now.
     #[must_use]
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+    pub fn keyring(&self) -> Keyring {
+        self.keyring.current()
     }
 
     /// Seals `data` as a new session: a fresh random id, the configured
@@ -522,6 +523,28 @@ impl SessionCodec {
         self.seal_with_meta(data, &meta)
     }
 
+    /// [`seal_with_meta`](Self::seal_with_meta) with `ring`'s primary key:
+    /// the ring a request started with.
+    pub(crate) fn seal_in(
+        &self,
+        ring: &Keyring,
+        data: &SessionData,
+        meta: &SessionMeta,
+    ) -> Result<String, SealError> {
+        if !meta.in_life(meta.authenticated_at) || !meta.in_life(meta.checked_at) {
+            return Err(SealError::InconsistentTimes);
+        }
+        let body = self.encode_body(data)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        // From the operating system for every cookie, never a user-space
+        // generator: its state would be copied by fork() or a VM snapshot,
+        // and parent and child would then seal with the same nonces.
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| SealError::RandomUnavailable)?;
+        Ok(self.seal_with_nonce(ring, &nonce, meta, body))
+    }
+
     /// Seals `data` with `meta` under the primary key, in format v2, with a
     /// nonce of 24 bytes from the operating system's generator (fork- and
     /// snapshot-safe: no user-space generator state that a copied process
@@ -538,18 +561,7 @@ impl SessionCodec {
         data: &SessionData,
         meta: &SessionMeta,
     ) -> Result<String, SealError> {
-        if !meta.in_life(meta.authenticated_at) || !meta.in_life(meta.checked_at) {
-            return Err(SealError::InconsistentTimes);
-        }
-        let body = self.encode_body(data)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        // From the operating system for every cookie, never a user-space
-        // generator: its state would be copied by fork() or a VM snapshot,
-        // and parent and child would then seal with the same nonces.
-        rand::rngs::SysRng
-            .try_fill_bytes(&mut nonce)
-            .map_err(|_| SealError::RandomUnavailable)?;
-        Ok(self.seal_with_nonce(&nonce, meta, body))
+        self.seal_in(&self.keyring.current(), data, meta)
     }
 
     /// The length in bytes of the value [`seal`](Self::seal) would return for `data`.
@@ -594,6 +606,16 @@ impl SessionCodec {
     /// # Errors
     /// The first failing check's [`RejectReason`]; see the module docs.
     pub fn open(&self, value: &str, now: u64) -> Result<OpenedSession, RejectReason> {
+        self.open_in(&self.keyring.current(), value, now)
+    }
+
+    /// [`open`](Self::open) with `ring`: the ring a request started with.
+    pub(crate) fn open_in(
+        &self,
+        ring: &Keyring,
+        value: &str,
+        now: u64,
+    ) -> Result<OpenedSession, RejectReason> {
         if value.len() > self.max_value_len() {
             return Err(RejectReason::TooLarge);
         }
@@ -605,18 +627,23 @@ impl SessionCodec {
             return Err(RejectReason::Malformed);
         }
         match sealed[VERSION_AT] {
-            version if version == v2::VERSION.byte => self.open_v2(sealed, now),
-            version if version == v1::VERSION.byte => self.open_v1(sealed, now),
+            version if version == v2::VERSION.byte => self.open_v2(ring, sealed, now),
+            version if version == v1::VERSION.byte => self.open_v1(ring, sealed, now),
             _ => Err(RejectReason::UnsupportedVersion),
         }
     }
 
-    fn open_v2(&self, mut sealed: Vec<u8>, now: u64) -> Result<OpenedSession, RejectReason> {
+    fn open_v2(
+        &self,
+        ring: &Keyring,
+        mut sealed: Vec<u8>,
+        now: u64,
+    ) -> Result<OpenedSession, RejectReason> {
         if sealed.len() < v2::MIN_SEALED_LEN {
             return Err(RejectReason::Malformed);
         }
         let (key_index, plaintext) =
-            envelope::open(&v2::VERSION, &self.keyring, &self.context, &mut sealed)?;
+            envelope::open(&v2::VERSION, ring, &self.context, &mut sealed)?;
         let prefix = v2::read(plaintext);
         let persistent = match prefix.flags & v2::PERSISTENCE_FLAGS {
             0 => None,
@@ -656,10 +683,15 @@ impl SessionCodec {
         })
     }
 
-    fn open_v1(&self, mut sealed: Vec<u8>, now: u64) -> Result<OpenedSession, RejectReason> {
+    fn open_v1(
+        &self,
+        ring: &Keyring,
+        mut sealed: Vec<u8>,
+        now: u64,
+    ) -> Result<OpenedSession, RejectReason> {
         let id = SessionId::of_v1_cookie(&sealed[NONCE]);
         let (key_index, plaintext) =
-            envelope::open(&v1::VERSION, &self.keyring, &self.context, &mut sealed)?;
+            envelope::open(&v1::VERSION, ring, &self.context, &mut sealed)?;
         let prefix = v1::read(plaintext);
         if prefix.flags & !v1::FLAG_DEFLATE != 0 {
             return Err(RejectReason::InvalidBody);
@@ -764,6 +796,7 @@ impl SessionCodec {
     /// the crate's own test-vector tests choose the nonce.
     fn seal_with_nonce(
         &self,
+        ring: &Keyring,
         nonce: &[u8; NONCE_LEN],
         meta: &SessionMeta,
         mut body: EncodedBody,
@@ -787,7 +820,7 @@ impl SessionCodec {
         v2::write(&prefix, &mut body.buffer[HEADER_LEN..]);
         envelope::seal(
             &v2::VERSION,
-            self.keyring.primary(),
+            ring.primary(),
             &self.context,
             nonce,
             body.buffer,
@@ -814,7 +847,7 @@ impl SessionCodec {
         v1::write(prefix, &mut buffer[HEADER_LEN..]);
         envelope::seal(
             &v1::VERSION,
-            self.keyring.primary(),
+            self.keyring.current().primary(),
             &self.context,
             nonce,
             buffer,

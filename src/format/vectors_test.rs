@@ -57,7 +57,7 @@ fn every_v2_seal_vector_is_reproduced_byte_for_byte() {
             .with_checked_at(nonzero(f.checked_at));
         let codec = SessionCodec::new(Keyring::single(key), v.context.as_str());
         let body = EncodedBody::uncompressed(v.body.as_bytes());
-        let value = codec.seal_with_nonce(&nonce, &meta, body);
+        let value = codec.seal_with_nonce(&codec.keyring(), &nonce, &meta, body);
         assert_eq!(value, v.value, "v2 seal vector {:?}", v.name);
         // And the codec writes that body the same way.
         let data = SessionData::from_json(v.body.as_bytes()).unwrap();

@@ -60,12 +60,17 @@ CHECK_INTERVAL = 2
 CHECK_MARGIN = 0.5
 # Variables of the demo the harness sets itself; inherited values are dropped
 # (base_env already drops SESSION_KEYS*).
-DEMO_VARS = ("DATABASE_PATH", "SESSION_CHECK_INTERVAL", "SESSION_NOT_BEFORE")
+DEMO_VARS = ("DATABASE_PATH", "SESSION_CHECK_INTERVAL", "SESSION_NOT_BEFORE", "METRICS_PORT")
 
 
 class Cluster:
-    def __init__(self, tmp, login_bin, nginx_bin):
+    """Three instances a, b, c and nginx in front of them. `tag` prefixes the
+    names of everything it keeps in `tmp` (logs, PID files, nginx prefix,
+    database), so that phase 8 runs a second, independent cluster."""
+
+    def __init__(self, tmp, login_bin, nginx_bin, tag=""):
         self.tmp = tmp
+        self.tag = tag
         self.login_bin = login_bin
         self.nginx_bin = nginx_bin
         self.pid_dir = os.path.join(tmp, "pids")
@@ -83,38 +88,46 @@ class Cluster:
         # The users and their epochs: one SQLite file for this run, shared by
         # every instance (the demo's default is a fixed file in the system's
         # temp dir, shared by every run on the machine).
-        self.database = os.path.join(tmp, "users.sqlite3")
+        self.database = os.path.join(tmp, f"{tag}users.sqlite3")
         self.nginx = None
-        self.prefix = os.path.join(tmp, "nginx")
+        self.prefix = os.path.join(tmp, f"{tag}nginx")
         self.error_log = os.path.join(self.prefix, "error.log")
 
     # -- demo instances
 
     def log_path(self, name):
-        return os.path.join(self.tmp, f"instance-{name}.log")
+        return os.path.join(self.tmp, f"{self.tag}instance-{name}.log")
 
-    def instance_env(self, keys, port, instance, not_before=None):
+    def instance_env(self, keys, port, instance, not_before=None, keys_file=None, metrics_port=None):
+        """SESSION_KEYS=keys, or SESSION_KEYS_FILE=keys_file when given."""
         env = base_env()
         for var in DEMO_VARS:
             env.pop(var, None)
         env.update(
-            SESSION_KEYS=",".join(keys),
             PORT=str(port),
             BIND="127.0.0.1",
             INSTANCE=instance,
             DATABASE_PATH=self.database,
             SESSION_CHECK_INTERVAL=str(CHECK_INTERVAL),
         )
+        if keys_file is None:
+            env["SESSION_KEYS"] = ",".join(keys)
+        else:
+            env["SESSION_KEYS_FILE"] = keys_file
         if not_before is not None:
             env["SESSION_NOT_BEFORE"] = str(not_before)
+        if metrics_port is not None:
+            env["METRICS_PORT"] = str(metrics_port)
         return env
 
-    def start_instance(self, name, keys, not_before=None):
-        env = self.instance_env(keys, self.ports[name], name, not_before)
-        proc = Proc(f"instance-{name}", [self.login_bin], env, self.log_path(name), self.pid_dir)
+    def start_instance(self, name, keys, not_before=None, keys_file=None, metrics_port=None):
+        env = self.instance_env(keys, self.ports[name], name, not_before, keys_file, metrics_port)
+        proc = Proc(f"{self.tag}instance-{name}", [self.login_bin], env, self.log_path(name), self.pid_dir)
         self.instances[name] = proc.start()
         self.keys[name] = list(keys)
         wait_port(self.ports[name], proc.proc)
+        if metrics_port is not None:
+            wait_port(metrics_port, proc.proc)
 
     def start_refused(self, label, keys, not_before, timeout=15.0):
         """Starts one more instance (own port and log) with SESSION_NOT_BEFORE
@@ -182,7 +195,7 @@ class Cluster:
             "-c", conf_path,
             "-g", f"daemon off; pid {pid_file};",
         ]
-        self.nginx = Proc("nginx", argv, base_env(), os.path.join(self.tmp, "nginx-stdout.log"), self.pid_dir)
+        self.nginx = Proc(f"{self.tag}nginx", argv, base_env(), os.path.join(self.tmp, f"{self.tag}nginx-stdout.log"), self.pid_dir)
         self.nginx.start()
         wait_port(self.lb, self.nginx.proc)
         for port in (self.lb_default, self.lb_micro, self.lb_cdn, self.lb_unprotected):

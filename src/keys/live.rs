@@ -1,0 +1,175 @@
+//! A key ring that follows its key file: [`LiveKeyring`]. Orchestrators
+//! (Kubernetes, Docker) update mounted secrets in place; every instance
+//! reading the file picks up the new ring within one poll interval, without
+//! a restart, and a broken file never replaces a working ring.
+
+use std::fmt;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use super::keyring::Keyring;
+use super::source::KeySource;
+use crate::error::ConfigError;
+
+/// The key ring in force, which a key file can replace while the
+/// application runs (see [`KeySource::watch`]). A fixed [`Keyring`] converts
+/// into one that never changes.
+///
+/// Each request takes the ring in force when it arrives ([`current`](Self::current))
+/// and finishes with it, so a rotation never splits a request between two rings.
+#[derive(Clone)]
+pub struct LiveKeyring {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    current: RwLock<Keyring>,
+}
+
+impl LiveKeyring {
+    /// The ring in force now (cheap: the keys are shared).
+    #[must_use]
+    pub fn current(&self) -> Keyring {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, ring: Keyring) {
+        *self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
+    }
+
+    /// A ring loaded from the file `path` by `source`, read again every
+    /// `every` on a background thread that ends when the last clone of the
+    /// returned ring is dropped.
+    pub(super) fn watching(
+        source: KeySource,
+        path: String,
+        every: Duration,
+    ) -> Result<LiveKeyring, ConfigError> {
+        let mut watcher = Watcher {
+            source,
+            path,
+            seen: None,
+        };
+        let first = match watcher.read() {
+            Read::Loaded(ring) => ring,
+            Read::Refused(err) => return Err(err),
+            Read::Unchanged => unreachable!("the first read is always a change"),
+        };
+        let live = LiveKeyring::from(first);
+        let weak = Arc::downgrade(&live.shared);
+        std::thread::Builder::new()
+            .name("client-session-keys".into())
+            .spawn(move || watcher.run(&weak, every))
+            .map_err(|err| ConfigError::InvalidSetting {
+                setting: "key file watcher",
+                problem: format!("cannot start its thread: {err}"),
+            })?;
+        Ok(live)
+    }
+}
+
+impl From<Keyring> for LiveKeyring {
+    fn from(ring: Keyring) -> LiveKeyring {
+        LiveKeyring {
+            shared: Arc::new(Shared {
+                current: RwLock::new(ring),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for LiveKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.current(), f)
+    }
+}
+
+/// The background reader of one key file.
+struct Watcher {
+    source: KeySource,
+    path: String,
+    /// Digest of the content last acted on (loaded, or refused and logged).
+    seen: Option<[u8; 32]>,
+}
+
+impl Watcher {
+    fn run(mut self, ring: &Weak<Shared>, every: Duration) {
+        loop {
+            std::thread::sleep(every);
+            let Some(shared) = ring.upgrade() else {
+                return; // the configuration is gone
+            };
+            self.poll(&LiveKeyring { shared });
+        }
+    }
+
+    /// Reads the file once; on a change, validates the whole ring and swaps
+    /// it in, or keeps the ring in force and logs why (once per content).
+    fn poll(&mut self, live: &LiveKeyring) {
+        match self.read() {
+            Read::Unchanged => {}
+            Read::Loaded(ring) => {
+                let ids: Vec<String> = ring.keys().iter().map(|k| k.id().to_string()).collect();
+                tracing::info!(
+                    var = self.source.file_var(),
+                    key_ids = %ids.join(","),
+                    "key ring reloaded from the key file; new requests use it"
+                );
+                crate::counters::key_reload(true);
+                live.replace(ring);
+            }
+            Read::Refused(err) => {
+                tracing::error!(
+                    %err,
+                    "{}: the changed key file is refused; the key ring in force is kept \
+                     (and the file read again every poll)",
+                    self.source.file_var()
+                );
+                crate::counters::key_reload(false);
+            }
+        }
+    }
+
+    /// Reads the file, and loads it if its content changed since the last
+    /// read (a deletion counts as one change).
+    fn read(&mut self) -> Read {
+        let digest = std::fs::read(&self.path).ok().map(|bytes| {
+            let bytes = Zeroizing::new(bytes);
+            <[u8; 32]>::from(Sha256::digest(&*bytes))
+        });
+        // A missing file has no digest: [0; 32] stands for it, so a deleted
+        // file is refused (and logged) once, not on every poll.
+        let digest = digest.unwrap_or([0; 32]);
+        if self.seen == Some(digest) {
+            return Read::Unchanged;
+        }
+        self.seen = Some(digest);
+        let path = self.path.clone();
+        let file_var = self.source.file_var().to_owned();
+        match self
+            .source
+            .load_from(|name| (name == file_var).then(|| path.clone().into()))
+        {
+            Ok(ring) => Read::Loaded(ring),
+            Err(err) => Read::Refused(err),
+        }
+    }
+}
+
+/// What one read of the key file found.
+enum Read {
+    Unchanged,
+    Loaded(Keyring),
+    Refused(ConfigError),
+}
