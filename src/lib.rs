@@ -120,6 +120,13 @@
 //! | `client_session_expired_total` | | session cookies expired (destroyed, emptied, revoked) |
 //! | `client_session_not_written_total` | `outcome`: `answered_500`, `kept_old_cookie` | seals over the size caps, or failed |
 //! | `client_session_revocation_checks_total` | `outcome`: `valid`, `revoked`, `failed_forgiven`, `failed_refused` | revocation checks run |
+//! | `client_session_key_reloads_total` | `outcome`: `loaded`, `refused` | changed key files read again ([`KeySource::watch`]) |
+//!
+//! Each request also runs in an `INFO` span named `session`, closed with
+//! `session_id` (when there is a session) and `outcome` (`untouched`,
+//! `read`, `sealed_changed`, `sealed_renewal`, `sealed_old_key`,
+//! `sealed_old_format`, `sealed_checked`, `expired`, `answered_500`,
+//! `kept_old_cookie`); the handler's own events nest in it.
 //!
 //! # Features
 //! * `axum` (default): the [`Session`] extractor for axum 0.8.
