@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 CORE=(
     src/format/mod.rs src/format/envelope.rs src/format/v1.rs src/format/v2.rs
     src/format/deflate.rs src/chunk.rs src/id.rs src/lifetime.rs src/revocation.rs src/rfc3339.rs
+    src/keys/live.rs src/counters.rs
     src/keys/key.rs src/keys/keyring.rs src/keys/source.rs src/keys/plausibility.rs
     src/policy.rs src/cache_headers.rs src/cookie.rs src/session.rs
     src/future.rs src/service.rs src/config.rs
@@ -23,7 +24,7 @@ CORE=(
 TESTS=(
     --lib --test vectors --test release_cookies --test fork_safe_nonces --test bounded_resources
     --test http --test http_logging
-    --test secrets_never_printed --test fuzz_corpus
+    --test secrets_never_printed --test fuzz_corpus --test live_keys --test metrics
 )
 
 command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants

@@ -108,6 +108,9 @@ fn temp_dir() -> PathBuf {
 
 #[tokio::test]
 async fn a_key_file_is_followed_and_a_broken_one_never_replaces_a_working_ring() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::set_global_recorder(recorder).unwrap();
     let logs = Captured::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
@@ -183,6 +186,28 @@ async fn a_key_file_is_followed_and_a_broken_one_never_replaces_a_working_ring()
         r#""alice""#,
         "the session was re-sealed under key 2: nobody logged out"
     );
+
+    // The reload counter, by outcome.
+    let reloads: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "client_session_key_reloads_total")
+        .map(|(key, _, _, value)| {
+            let outcome = key.key().labels().next().unwrap().value().to_owned();
+            let metrics_util::debugging::DebugValue::Counter(n) = value else {
+                panic!("a counter")
+            };
+            (outcome, n)
+        })
+        .collect();
+    let count = |outcome: &str| {
+        reloads
+            .iter()
+            .find(|(o, _)| o == outcome)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!((count("loaded"), count("refused")), (3, 5), "{reloads:?}");
 
     let logged = logs.text();
     let reloads = logged.matches("key ring reloaded").count();

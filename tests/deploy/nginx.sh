@@ -7,7 +7,11 @@
 # with SESSION_NOT_BEFORE on a rolling restart. The instances share one user
 # database in the temp directory (DATABASE_PATH; never the demo's default
 # file, which every run on the machine would share) and check sessions
-# against it every 2 s (SESSION_CHECK_INTERVAL). See DEPLOYING.md.
+# against it every 2 s (SESSION_CHECK_INTERVAL). Phase 8 starts a second,
+# independent cluster (own instances, ports, database and nginx) whose
+# instances follow one key file (SESSION_KEYS_FILE) and serve metrics
+# (METRICS_PORT): key rotation by rewriting the file, no restarts. See
+# DEPLOYING.md.
 #
 #   tests/deploy/nginx.sh            from the repository root (or anywhere)
 #
@@ -18,6 +22,7 @@
 #   NGINX_BIN    nginx (default: from PATH; installed with apt-get when missing
 #                and running as root)
 #   DEPLOY_SEED  seed of the random cart items (printed on each run)
+#   DEPLOY_PHASES  all (default), 1-7, or 8 (phase 8 alone, ~20 s)
 #   KEEP_TMP=1   keep the temp directory (logs, nginx.conf, users.sqlite3) for inspection
 #
 # Everything listens on 127.0.0.1 on free ports; every process started is

@@ -2,26 +2,32 @@
 near-cap sessions through default header buffers, rolling key rotation,
 caching proxies (proxy_cache) in front of them, "log out everywhere" (the
 per-user epoch in the shared SQLite database, checked every
-SESSION_CHECK_INTERVAL) and logging everyone out with SESSION_NOT_BEFORE on a
-rolling restart.
+SESSION_CHECK_INTERVAL), logging everyone out with SESSION_NOT_BEFORE on a
+rolling restart, and (phase 8, a cluster of its own) key rotation without
+restarts: one SESSION_KEYS_FILE rewritten while the instances run, watched
+through their metrics (METRICS_PORT).
 
 Run by tests/deploy/nginx.sh, which provides:
   DEPLOY_TMP   a private temp directory (nginx prefix, logs, PID files)
   LOGIN_BIN    the built `login` example
   NGINX_BIN    the nginx binary
   DEPLOY_SEED  (optional) seed for the random cart items
+  DEPLOY_PHASES (optional) all (default), 1-7, or 8 (phase 8 alone)
 """
 
+import base64
 import collections
 import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import sqlite3
 import string
 import sys
+import tempfile
 import time
 import traceback
 
@@ -414,31 +420,636 @@ def header_summary(entries):
     return "; ".join(f"{k} (x{v})" for k, v in counts.items()) or "none"
 
 
+# --------------------------------------------------------------------------
+# Phase 8: key rotation without restarts. Three instances of their own (own
+# ports, database, nginx and logs: nothing of phases 1-7 is touched) follow
+# ONE key file (SESSION_KEYS_FILE), which the demo reads again every
+# KEY_POLL seconds; the file is rewritten [K1] -> [K1,K2] -> [K2,K1] -> [K2]
+# the way orchestrators do it (a temp file in the same directory renamed
+# over it), and nobody is restarted. Each instance serves its metrics on a
+# METRICS_PORT of its own.
+
+KEY_POLL = 2.0  # defaults::KEY_RELOAD_INTERVAL, what the demo uses
+RELOAD_TIMEOUT = 10.0  # bounded wait for every instance to act on an edit
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+METRIC_LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)\s*$")
+METRIC_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+OPENED = "client_session_opened_total"
+SEALED = "client_session_sealed_total"
+REJECTED = "client_session_rejected_total"
+
+
+def write_atomically(path, text):
+    """Replaces `path` the way an orchestrator updates a mounted secret: a
+    temp file (mode 0600) in the same directory, flushed, renamed over it.
+    A reader sees the old file or the new one, never a half-written one."""
+    fd, tmp_path = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".keys-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_path)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def ring_file(label, keys):
+    """The key file's text: comments, a blank line, one key per line, primary first."""
+    return f"# client-session key ring {label}, written by nginx_e2e.py phase 8\n# primary first\n\n" + "".join(
+        f"{k}\n" for k in keys
+    )
+
+
+def key_needles(key_b64):
+    """Every form in which a key (or most of it) could show up in a log:
+    base64 standard and URL-safe, padded or not, hex, and 12-character
+    prefixes of each (a partial key is a leak too)."""
+    raw = base64.b64decode(key_b64)
+    forms = {
+        key_b64,
+        key_b64.rstrip("="),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+    }
+    return forms | {f[:12] for f in forms} | {raw.hex()[:16]}
+
+
+def leaks(text, needles):
+    """The labels of the needles found in text."""
+    return sorted({label for label, values in needles.items() for v in values if v and v in text})
+
+
+def parse_metrics(text):
+    """Prometheus text format -> [(name, {label: value}, float)]."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = METRIC_LINE.match(line)
+        if not m:
+            continue
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        samples.append((m.group(1), dict(METRIC_LABEL.findall(m.group(2) or "")), value))
+    return samples
+
+
+def metric(samples, name, **labels):
+    """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
+    return sum(v for n, l, v in samples if n == name and all(l.get(k) == x for k, x in labels.items()))
+
+
+class Recording(Client):
+    """A browser that remembers every session cookie value and session id it
+    was ever sent, for the check that /metrics holds none of them (8.17)."""
+
+    cookie_values = set()
+    session_ids = set()
+
+    def request(self, method, path, form=None, port=None, extra_headers=None):
+        r = super().request(method, path, form=form, port=port, extra_headers=extra_headers)
+        for name, value, _ in map(parse_set_cookie, r.set_cookies):
+            if (name == COOKIE_NAME or name.startswith(COOKIE_NAME + ".")) and value:
+                Recording.cookie_values.add(value)
+        if path == "/me" and r.status == 200 and me_json(r).get("id"):
+            Recording.session_ids.add(str(me_json(r)["id"]))
+        return r
+
+
+def recording_copy(jar, port):
+    client = Recording(port)
+    client.jar = dict(jar)
+    return client
+
+
+class Rotation:
+    """The phase-8 cluster: its instances follow one key file and serve metrics."""
+
+    def __init__(self, tmp, login_bin, nginx_bin):
+        self.cluster = Cluster(tmp, login_bin, nginx_bin, tag="rotation-")
+        taken = set(self.cluster.ports.values()) | {
+            self.cluster.lb, self.cluster.lb_default, self.cluster.lb_micro,
+            self.cluster.lb_cdn, self.cluster.lb_unprotected,
+        }
+        ports = []
+        while len(ports) < len(NAMES):
+            port = free_port()
+            if port not in taken and port not in ports:
+                ports.append(port)
+        self.metrics_ports = dict(zip(NAMES, ports))
+        # The key file lives in a directory of its own (0700), where the
+        # temp file of each atomic rewrite is created too.
+        key_dir = os.path.join(tmp, "rotation-keys")
+        os.makedirs(key_dir, mode=0o700, exist_ok=True)
+        self.keys_file = os.path.join(key_dir, "session-keys")
+
+    def start(self, first_ring_text):
+        write_atomically(self.keys_file, first_ring_text)
+        for name in NAMES:
+            self.cluster.start_instance(name, [], keys_file=self.keys_file, metrics_port=self.metrics_ports[name])
+        self.cluster.start_nginx()
+
+    def log_lines(self, name, mark=0):
+        """The instance's log from character `mark` on, colours stripped."""
+        return [ANSI_ESCAPE.sub("", line) for line in self.cluster.instance_log_text(name)[mark:].splitlines()]
+
+    def marks(self):
+        return {name: len(self.cluster.instance_log_text(name)) for name in NAMES}
+
+    def wait_for_line(self, marks, match, timeout=RELOAD_TIMEOUT):
+        """Polls each instance's log (after its mark) for a line for which
+        match(line) is true; bounded. Returns {name: (line, seconds) or None}."""
+        t_start = time.monotonic()
+        found = {}
+        while True:
+            for name in NAMES:
+                if name not in found:
+                    for line in self.log_lines(name, marks[name]):
+                        if match(line):
+                            found[name] = (line, time.monotonic() - t_start)
+                            break
+            if len(found) == len(NAMES) or time.monotonic() - t_start > timeout:
+                return {name: found.get(name) for name in NAMES}
+            time.sleep(0.1)
+
+    def scrape(self):
+        """{instance: (status, text, samples)} of GET /metrics on each instance."""
+        out = {}
+        for name in NAMES:
+            try:
+                r = Client(self.metrics_ports[name], timeout=5).get("/metrics")
+                out[name] = (r.status, r.text(), parse_metrics(r.text()))
+            except OSError as e:
+                out[name] = (None, f"{e!r}", [])
+        return out
+
+
+def ids_in_order(line, want, gone):
+    """Whether a reload log line lists the ids `want` (hex) in this order and none of `gone`."""
+    positions = [line.find(k) for k in want]
+    return all(p >= 0 for p in positions) and positions == sorted(positions) and not any(k in line for k in gone)
+
+
+def run_rotation(checks, rot):
+    def phase(title):
+        print(f"== {title} (t={time.monotonic() - checks.started:.1f}s)", flush=True)
+
+    phase("8. key rotation without restarts: one SESSION_KEYS_FILE, rewritten atomically, followed live")
+    cl = rot.cluster
+    k1, k2, k3 = new_key(), new_key(), new_key()
+    kid1, kid2, kid3 = key_id(k1), key_id(k2), key_id(k3)
+    name_of = {kid1: "K1", kid2: "K2", kid3: "K3"}
+
+    def kname(kid):
+        return "none" if kid is None else name_of.get(kid, kid.hex())
+
+    # A key-like entry that must be refused (16 bytes: below MIN_KEY_LEN).
+    short = base64.b64encode(secrets.token_bytes(16)).decode()
+    # A typo in K2 (one character replaced): not base64 any more, and most
+    # of it is K2 -- an error message that quotes the entry leaks the key.
+    typo = k2[:20] + "*" + k2[21:]
+    needles = {"K1": key_needles(k1), "K2": key_needles(k2), "K3": key_needles(k3), "the short entry": {short, short[:12]}}
+    checks.info(f"K1 id {kid1.hex()}, K2 id {kid2.hex()}, K3 id {kid3.hex()}; key file {rot.keys_file}")
+
+    rot.start(ring_file("[K1]", [k1]))
+    pids = {name: cl.instances[name].pid for name in NAMES}
+    checks.info(
+        "instances " + ", ".join(f"{n}={cl.ports[n]} (metrics {rot.metrics_ports[n]}, pid {pids[n]})" for n in NAMES)
+        + f", nginx {cl.lb}; SESSION_KEYS_FILE only, no SESSION_KEYS"
+    )
+
+    # The active users and what their carts must hold; every request below
+    # goes through `req`, which counts per instance the requests that
+    # carried a session cookie (each must open exactly once: 8.4, 8.7).
+    users = {"U": (USER, 5), "A": (ADMIN, 3)}
+    browsers = {}
+    carts = {}
+    answered = collections.Counter()
+    problems = []
+
+    def req(who, method, path, form=None, port=None):
+        client = browsers[who]
+        had_cookie = bool(client.session_cookies())
+        r = client.request(method, path, form=form, port=port)
+        if had_cookie and r.instance:
+            answered[r.instance] += 1
+        return r
+
+    def read(who, port=None):
+        """GET /cart as `who` (through nginx, or on `port`): (instance, ok)."""
+        r = req(who, "GET", "/cart", port=port)
+        cart = None
+        if r.status == 200:
+            try:
+                cart = json.loads(r.body)
+            except ValueError:
+                pass
+        ok = r.status == 200 and cart == carts[who]
+        if not ok:
+            problems.append(f"{who} GET /cart on {r.instance}: {r.status}, {len(cart or [])} items, want {len(carts[who])}")
+        return r.instance, ok
+
+    def login(who, creds, items):
+        browsers[who] = Recording(cl.lb)
+        carts[who] = []
+        r = req(who, "POST", "/login", creds)
+        ok = r.status == 303 and COOKIE_NAME in browsers[who].jar
+        for i in range(items):
+            item = f"{who}-{i + 1:02d}"
+            r2 = req(who, "POST", "/cart", {"item": item})
+            if r2.status == 303:
+                carts[who].append(item)
+            else:
+                ok = False
+        return ok, r
+
+    def everyone_everywhere():
+        """Each active user reads its cart through nginx until a, b and c
+        answered, then directly on a, b and c: once on a, twice on b, three
+        times on c (a copy of the jar each time, so the browser's own cookie
+        moves only through nginx). The uneven counts make the per-instance
+        metric checks notice counts reported by the wrong instance (round
+        robin alone spreads requests evenly). Returns the instances seen
+        through nginx and whether every read was complete."""
+        before = len(problems)
+        seen = until_all_answered(lambda: tuple(read(who)[0] for who in browsers))
+        for who in browsers:
+            for i, name in enumerate(NAMES):
+                for _ in range(i + 1):
+                    copy = recording_copy(browsers[who].jar, cl.ports[name])
+                    had = bool(copy.session_cookies())
+                    r, cart = get_cart(copy)
+                    if had and r.instance:
+                        answered[r.instance] += 1
+                    if r.status != 200 or cart != carts[who] or r.instance != name:
+                        problems.append(f"{who} directly on {name}: {r.status} from {r.instance}, {len(cart or [])} items")
+        return seen, len(problems) == before
+
+    def keys_now():
+        return {who: b.session_key_id() for who, b in browsers.items()}
+
+    def keys_text(kids):
+        return ", ".join(f"{who} {kname(k)}" for who, k in kids.items())
+
+    def delta(after, before, name, metric_name, **labels):
+        return metric(after[name][2], metric_name, **labels) - metric(before[name][2], metric_name, **labels)
+
+    def edit(label, keys, want_ids, gone_ids):
+        """Rewrites the key file (atomically) and waits until every instance
+        logged the reload of exactly this ring: its ids in this order, none
+        of the removed ones. An older reload line would not match, so a late
+        or skipped reload cannot pass for this one."""
+        marks = rot.marks()
+        write_atomically(rot.keys_file, ring_file(label, keys))
+        want = [k.hex() for k in want_ids]
+        gone = [k.hex() for k in gone_ids]
+        got = rot.wait_for_line(marks, lambda line: "key ring reloaded" in line and ids_in_order(line, want, gone))
+        others = {n: [l for l in rot.log_lines(n, marks[n]) if "key ring reloaded" in l and not ids_in_order(l, want, gone)]
+                  for n in NAMES}
+        return got, others, marks
+
+    def reload_detail(got, others):
+        text = ", ".join(f"{n} after {v[1]:.1f}s" if v else f"{n} NOT within {RELOAD_TIMEOUT:.0f}s" for n, v in got.items())
+        line = next((v[0] for v in got.values() if v), None)
+        if line:
+            text += f"; e.g. {line[-150:]!r}"
+        stray = [f"{n}: {l[-120:]!r}" for n, ls in others.items() for l in ls]
+        if stray:
+            text += f"; other reload lines: {stray[:3]}"
+        return text
+
+    # ---- step 0: [K1]
+    ok_u, r_u = login("U", *users["U"])
+    ok_a, r_a = login("A", *users["A"])
+    seen, complete = everyone_everywhere()
+    scraped = rot.scrape()
+    kids = keys_now()
+    checks.check(
+        "8.1 three instances on SESSION_KEYS_FILE=[K1] (with comment lines) and METRICS_PORT each: user1 and admin log in "
+        "through nginx and fill carts; carts complete through nginx on a, b, c and directly; cookies under K1; /metrics answers on each",
+        ok_u and ok_a and complete and seen == set(NAMES) and all(k == kid1 for k in kids.values())
+        and all(s[0] == 200 for s in scraped.values()),
+        f"logins {r_u.status}/{r_a.status}; {keys_text(kids)}; /metrics "
+        + ", ".join(f"{n} {s[0]}" for n, s in scraped.items()) + ("; " + "; ".join(problems[:3]) if problems else ""),
+    )
+    spurious = [n for n in NAMES if any("key ring reloaded" in l for l in rot.log_lines(n))]
+    if spurious:
+        checks.info(f"reload logged before any edit (unchanged file reloaded?) on {spurious}")
+
+    # ---- step 1: [K1,K2]
+    got, others, _ = edit("[K1,K2]", [k1, k2], [kid1, kid2], [])
+    checks.check(
+        f"8.2 key file rewritten [K1] -> [K1,K2]: every instance logs 'key ring reloaded' with K1, K2 (primary first) "
+        f"within {RELOAD_TIMEOUT:.0f}s, no restart",
+        all(got.values()) and all(cl.instances[n].alive() and cl.instances[n].pid == pids[n] for n in NAMES),
+        reload_detail(got, others),
+    )
+    # (a) If the reload put K2 first (order lost), or an instance sealed with
+    # a key before every instance could open it, a cookie read or written
+    # now -- including a fresh login -- would come back under K2, and
+    # opened_total would show a K2 series.
+    problems.clear()
+    before = rot.scrape()
+    answered.clear()
+    ok_l, r_l = login("L", *users["U"])  # a third active user, logged in during step 1
+    seen, complete = everyone_everywhere()
+    after = rot.scrape()
+    kids = keys_now()
+    k2_opened = {n: metric(after[n][2], OPENED, key_id=kid2.hex()) for n in NAMES}
+    checks.check(
+        "8.3 (a) after [K1,K2] everywhere nothing is sealed with K2: reads on a, b, c re-seal (if at all) under K1, "
+        "a new login (L) is sealed under K1, and no instance has opened anything with K2",
+        ok_l and complete and seen == set(NAMES) and all(k == kid1 for k in kids.values())
+        and all(v == 0 for v in k2_opened.values()),
+        f"{keys_text(kids)}; opened_total{{key_id={kid2.hex()}}} {k2_opened}"
+        + ("; " + "; ".join(problems[:3]) if problems else ""),
+    )
+    # (c, first half) K1's counter moves with K1 cookies: per instance exactly
+    # one open per request that carried a cookie. A counter under the wrong
+    # key id, on the wrong instance, counted twice or not at all fails here.
+    k1_moved = {n: delta(after, before, n, OPENED, key_id=kid1.hex()) for n in NAMES}
+    checks.check(
+        "8.4 (c) while K1 cookies are in use, opened_total{key_id=K1} moves on every instance: "
+        "exactly one per request that carried a session cookie",
+        all(k1_moved[n] == answered[n] and answered[n] > 0 for n in NAMES),
+        "K1 opened +" + ", +".join(f"{k1_moved[n]:g} on {n}" for n in NAMES)
+        + "; requests with a cookie " + ", ".join(f"{n}={answered[n]}" for n in NAMES),
+    )
+
+    # ---- step 2: [K2,K1]
+    saved_k1 = {who: dict(b.jar) for who, b in browsers.items()}  # K1 cookies, replayed in 8.8 and 8.11
+    got, others, _ = edit("[K2,K1]", [k2, k1], [kid2, kid1], [])
+    checks.check(
+        "8.5 key file rewritten [K1,K2] -> [K2,K1]: every instance logs 'key ring reloaded' with K2, K1 (K2 primary) "
+        f"within {RELOAD_TIMEOUT:.0f}s",
+        all(got.values()),
+        reload_detail(got, others),
+    )
+    # (b) A ring swapped in for new requests makes K2 the sealing key at once:
+    # the first read of each K1 cookie must re-seal it (why=old_key, K1 at
+    # index 1). An instance still on the old ring would answer without a
+    # Set-Cookie (or under K1); a ring that lost K1 would answer 401.
+    problems.clear()
+    before = rot.scrape()
+    answered.clear()
+    firsts = {}
+    for who in browsers:
+        r = req(who, "GET", "/me")
+        firsts[who] = (r, browsers[who].session_key_id())
+    mid = rot.scrape()
+    old_key_seals = sum(delta(mid, before, n, SEALED, why="old_key") for n in NAMES)
+    k1_firsts = sum(delta(mid, before, n, OPENED, key_id=kid1.hex()) for n in NAMES)
+    seen, complete = everyone_everywhere()
+    kids = keys_now()
+    checks.check(
+        "8.6 (b) after [K2,K1] everywhere, the first read through nginx re-seals each user's cookie under K2 "
+        "(Set-Cookie, bytes 1..5 = K2's id; sealed_total{why=old_key} +1 each), and every user stays logged in "
+        "on a, b and c with the whole cart",
+        all(r.status == 200 and sets_session(r) and k == kid2 for r, k in firsts.values())
+        and old_key_seals == len(browsers) and k1_firsts == len(browsers)
+        and complete and seen == set(NAMES) and all(k == kid2 for k in kids.values()),
+        "first GET /me: " + ", ".join(f"{who} {what(r)} on {r.instance} -> {kname(k)}" for who, (r, k) in firsts.items())
+        + f"; sealed old_key +{old_key_seals:g}, K1 opened +{k1_firsts:g}; now {keys_text(kids)}"
+        + ("; " + "; ".join(problems[:3]) if problems else ""),
+    )
+    # (c) The rotation signal: once every active cookie is under K2, K1's
+    # count stands still however many requests follow, while K2's moves
+    # with each of them. A layer that re-sealed nothing (or re-sealed under
+    # K1) would keep opening K1 here.
+    problems.clear()
+    before = rot.scrape()
+    answered.clear()
+    for _ in range(3):
+        everyone_everywhere()
+    after = rot.scrape()
+    k1_still = {n: delta(after, before, n, OPENED, key_id=kid1.hex()) for n in NAMES}
+    k2_moved = {n: delta(after, before, n, OPENED, key_id=kid2.hex()) for n in NAMES}
+    checks.check(
+        "8.7 (c) after every active user's cookie was re-sealed, opened_total{key_id=K1} stops moving on a, b and c "
+        "across further requests, while K2's counts each of them: the signal that K1 can go",
+        not problems and all(k1_still[n] == 0 for n in NAMES) and all(k2_moved[n] == answered[n] > 0 for n in NAMES),
+        f"{sum(answered.values())} requests; K1 opened " + ", ".join(f"+{k1_still[n]:g} on {n}" for n in NAMES)
+        + "; K2 opened " + ", ".join(f"+{k2_moved[n]:g} on {n} (of {answered[n]})" for n in NAMES)
+        + ("; " + "; ".join(problems[:3]) if problems else ""),
+    )
+    # ...and the signal is live: an idle user coming back with a K1 cookie
+    # moves K1's count by one (on the instance it reached). Without this, a
+    # counter that never moved at all would pass 8.7.
+    before = rot.scrape()
+    r = recording_copy(saved_k1["U"], cl.ports["b"]).get("/me")
+    after = rot.scrape()
+    k1_back = {n: delta(after, before, n, OPENED, key_id=kid1.hex()) for n in NAMES}
+    checks.check(
+        "8.8 (c) ...and it would have moved: one request with a saved K1 cookie (an idle user coming back) moves "
+        "K1's count by exactly one, on the instance asked (b), and is re-sealed under K2",
+        r.status == 200 and k1_back == {"a": 0, "b": 1, "c": 0} and sets_session(r),
+        f"GET /me on b: {what(r)}; K1 opened {k1_back}",
+    )
+
+    # ---- step 3: [K2]
+    got, others, _ = edit("[K2]", [k2], [kid2], [kid1])
+    checks.check(
+        f"8.9 key file rewritten [K2,K1] -> [K2]: every instance logs 'key ring reloaded' with K2 only within {RELOAD_TIMEOUT:.0f}s",
+        all(got.values()),
+        reload_detail(got, others),
+    )
+    # (d) Nobody active is logged out by dropping K1 (their cookies are
+    # K2's since 8.6); a ring that was not swapped would also pass here, so
+    # the K1 copies must now be refused as unknown_key -- on every instance.
+    problems.clear()
+    before = rot.scrape()
+    answered.clear()
+    seen, complete = everyone_everywhere()
+    after = rot.scrape()
+    k1_after = {n: delta(after, before, n, OPENED, key_id=kid1.hex()) for n in NAMES}
+    checks.check(
+        "8.10 (d) after [K2] everywhere the active users are still logged in with their carts, through nginx on a, b, c "
+        "and directly on each; K1's count does not move",
+        complete and seen == set(NAMES) and all(v == 0 for v in k1_after.values()),
+        f"{sum(answered.values())} requests; K1 opened {k1_after}" + ("; " + "; ".join(problems[:3]) if problems else ""),
+    )
+    # Replayed once on a, twice on b, three times on c (uneven, as above).
+    before = rot.scrape()
+    replayed = {name: [recording_copy(saved_k1["U"], cl.ports[name]).get("/me") for _ in range(i + 1)]
+                for i, name in enumerate(NAMES)}
+    after = rot.scrape()
+    unknown = {n: delta(after, before, n, REJECTED, reason="unknown_key") for n in NAMES}
+    checks.check(
+        "8.11 (d) a saved copy of a cookie still sealed by K1 is anonymous on a, b and c (401 on /me) and counted "
+        "as rejected_total{reason=unknown_key} once per request on each (1, 2 and 3 requests)",
+        all(r.status == 401 and r.instance == n for n, rs in replayed.items() for r in rs)
+        and all(unknown[n] == len(replayed[n]) for n in NAMES),
+        ", ".join(f"{n} " + "/".join(what(r) for r in rs) for n, rs in replayed.items()) + f"; unknown_key {unknown}",
+    )
+
+    # ---- (e) broken files keep the ring in force
+    def still_serving():
+        """Every active user: 200 on /me directly on a, b and c; a fresh
+        login on each instance is sealed under K2 (the ring in force)."""
+        bad = []
+        for who in browsers:
+            for name in NAMES:
+                r = recording_copy(browsers[who].jar, cl.ports[name]).get("/me")
+                if r.status != 200:
+                    bad.append(f"{who} on {name}: {what(r)}")
+        fresh = {}
+        for name in NAMES:
+            c = Recording(cl.ports[name])
+            r = c.post("/login", USER)
+            fresh[name] = c.session_key_id() if r.status == 303 else None
+            if fresh[name] != kid2:
+                bad.append(f"login on {name}: {r.status}, sealed under {kname(fresh[name])}")
+        return bad
+
+    def broken(label, action):
+        marks = rot.marks()
+        action()
+        got = rot.wait_for_line(marks, lambda line: "ERROR" in line)
+        reloads = {n: [l for l in rot.log_lines(n, marks[n]) if "key ring reloaded" in l] for n in NAMES}
+        bad = still_serving()
+        named = all(v and "SESSION_KEYS_FILE" in v[0] for v in got.values())
+        detail = (", ".join(f"{n} after {v[1]:.1f}s" if v else f"{n} no ERROR" for n, v in got.items())
+                  + "; e.g. " + repr(next((v[0][-220:] for v in got.values() if v), "none")))
+        if any(reloads.values()):
+            detail += f"; RELOADED: {[(n, l[-100:]) for n, ls in reloads.items() for l in ls][:2]}"
+        if bad:
+            detail += "; " + "; ".join(bad[:4])
+        return all(got.values()) and named and not any(reloads.values()) and not bad, detail
+
+    garbage = "# a bad edit\n" + typo + "\nthis is not a key ring\n"
+    ok, detail = broken("garbage", lambda: write_atomically(rot.keys_file, garbage))
+    checks.check(
+        "8.12 (e) garbage written (atomically; a typo in K2 and a line of text): every instance logs an ERROR naming "
+        "SESSION_KEYS_FILE, does not reload, and keeps serving with [K2] (users 200 on /me on a, b, c; new logins under K2)",
+        ok, detail,
+    )
+    # A ring is validated whole: K3 (valid) before a short entry must not be
+    # half-applied. If it were, new logins would be sealed under K3 (or the
+    # users' K2 cookies refused), which still_serving() catches.
+    ok, detail = broken("[K3, short]", lambda: write_atomically(rot.keys_file, ring_file("[K3, short entry]", [k3, short])))
+    checks.check(
+        "8.13 (e) [K3, a 16-byte entry]: refused as a whole (ERROR naming SESSION_KEYS_FILE on each, no reload): "
+        "new logins still sealed under K2, not K3; users still logged in",
+        ok, detail,
+    )
+    ok_empty, detail_empty = broken("empty", lambda: write_atomically(rot.keys_file, ""))
+    ok_gone, detail_gone = broken("deleted", lambda: os.unlink(rot.keys_file))
+    checks.check(
+        "8.14 (e) an empty key file, then no key file at all: each time an ERROR naming SESSION_KEYS_FILE on every "
+        "instance, no reload, users still logged in, new logins under K2",
+        ok_empty and ok_gone,
+        f"empty: {detail_empty} | deleted: {detail_gone}",
+    )
+    got, others, marks = edit("[K2,K3]", [k2, k3], [kid2, kid3], [kid1])
+    t_restored = time.monotonic()
+    bad = still_serving()
+    # One more poll on every instance: a fixed file must not be refused
+    # again (nor anything else logged as an ERROR since it was written).
+    time.sleep(max(0.0, KEY_POLL + CHECK_MARGIN - (time.monotonic() - t_restored)))
+    errors_after = {n: [l for l in rot.log_lines(n, marks[n]) if "ERROR" in l] for n in NAMES}
+    checks.check(
+        "8.15 (e) a good file restored ([K2,K3]): every instance reloads it, users still logged in, new logins under K2, "
+        "and no further ERROR a poll later",
+        all(got.values()) and not bad and not any(errors_after.values()),
+        reload_detail(got, others) + ("; " + "; ".join(bad[:3]) if bad else "")
+        + (f"; ERROR after: {[(n, l[-120:]) for n, ls in errors_after.items() for l in ls][:2]}" if any(errors_after.values()) else ""),
+    )
+
+    logs = {n: cl.instance_log_text(n) for n in NAMES}
+    found = {n: leaks(text, needles) for n, text in logs.items()}
+    checks.check(
+        "8.16 (e) no key text in any instance's log (K1, K2, K3, the short entry; base64, URL-safe, hex, 12-char prefixes) "
+        "after five reloads and four refused files, one of them a typo of K2",
+        not any(found.values()),
+        f"{sum(len(t) for t in logs.values())} characters of logs; found: {found}",
+    )
+
+    # (f) What /metrics exposes is counts by small labels: no cookie value
+    # (nor a 24-character piece of one), no session id, no key.
+    scraped = rot.scrape()
+    texts = {n: s[1] for n, s in scraped.items()}
+    cookie_hits = [n for n, t in texts.items() for v in Recording.cookie_values if v in t or (len(v) >= 24 and v[:24] in t)]
+    ids32 = {n: sorted(set(re.findall(r"[0-9a-fA-F]{32}", t))) for n, t in texts.items()}
+    key_hits = {n: leaks(t, needles) for n, t in texts.items()}
+    key_ids = {l.get("key_id") for s in scraped.values() for name, l, _ in s[2] if "key_id" in l}
+    checks.check(
+        "8.17 (f) /metrics on a, b and c holds no cookie value, no session id (32 hex) and no key text; "
+        "its key_id labels are ids of the rings' keys",
+        all(s[0] == 200 for s in scraped.values()) and not cookie_hits and not any(ids32.values())
+        and not any(key_hits.values()) and key_ids <= {kid1.hex(), kid2.hex(), kid3.hex()} and kid2.hex() in key_ids,
+        f"{len(Recording.cookie_values)} cookie values and {len(Recording.session_ids)} session ids looked for; "
+        f"cookie hits {cookie_hits[:3]}, 32-hex {ids32}, key text {key_hits}; key_id labels {sorted(key_ids)}",
+    )
+
+    listening = {n: sum("listening on" in l for l in rot.log_lines(n)) for n in NAMES}
+    checks.check(
+        "8.18 no instance was restarted during the rotation: same PIDs, all alive, one 'listening on' in each log",
+        all(cl.instances[n].alive() and cl.instances[n].pid == pids[n] for n in NAMES) and all(v == 1 for v in listening.values()),
+        "pids " + ", ".join(f"{n} {pids[n]} -> {cl.instances[n].pid if cl.instances.get(n) else None}" for n in NAMES)
+        + f"; 'listening on' lines {listening}",
+    )
+
+
+def print_tails(cluster, label=""):
+    print(f"---- {label}nginx error.log (tail) ----")
+    print("\n".join(cluster.error_log_text().splitlines()[-40:]))
+    for name in NAMES:
+        print(f"---- {label}instance {name} log (tail) ----")
+        print("\n".join(cluster.instance_log_text(name).splitlines()[-15:]))
+
+
 def main():
     install_sigterm_handler()
     tmp = os.environ["DEPLOY_TMP"]
     checks = Checks()
     cluster = Cluster(tmp, os.environ["LOGIN_BIN"], os.environ.get("NGINX_BIN", "nginx"))
     seed = int(os.environ.get("DEPLOY_SEED") or random.randrange(1 << 30))
+    phases = os.environ.get("DEPLOY_PHASES") or "all"
+    if phases not in ("all", "1-7", "8"):
+        print(f"error: DEPLOY_PHASES={phases!r}: use all, 1-7 or 8", file=sys.stderr)
+        sys.exit(2)
     checks.info(
         f"instances a={cluster.ports['a']} b={cluster.ports['b']} c={cluster.ports['c']}, "
         f"nginx {cluster.lb} (and {cluster.lb_default} with default proxy buffers; caching: "
         f"micro-cache {cluster.lb_micro}, CDN-like {cluster.lb_cdn}, unprotected control {cluster.lb_unprotected}), "
         f"seed {seed}"
     )
+    rotation = None
+    interrupted = False
     try:
-        run(checks, cluster, random.Random(seed))
+        if phases != "8":
+            run(checks, cluster, random.Random(seed))
     except BaseException as e:  # noqa: BLE001 -- report, then clean up
+        interrupted = isinstance(e, (SystemExit, KeyboardInterrupt))
         traceback.print_exc()
         checks.check("scenario ran to the end", False, repr(e))
     finally:
         cluster.stop_all()
-        if checks.failed:
-            print("---- nginx error.log (tail) ----")
-            print("\n".join(cluster.error_log_text().splitlines()[-40:]))
-            for name in NAMES:
-                print(f"---- instance {name} log (tail) ----")
-                print("\n".join(cluster.instance_log_text(name).splitlines()[-15:]))
+    # Phase 8 runs its own cluster, also after a failure in phases 1-7 (but
+    # not after a signal: the time is up).
+    if phases != "1-7" and not interrupted:
+        try:
+            rotation = Rotation(tmp, cluster.login_bin, cluster.nginx_bin)
+            run_rotation(checks, rotation)
+        except BaseException as e:  # noqa: BLE001 -- report, then clean up
+            traceback.print_exc()
+            checks.check("8. rotation scenario ran to the end", False, repr(e))
+        finally:
+            if rotation is not None:
+                rotation.cluster.stop_all()
+    if checks.failed:
+        if phases != "8":
+            print_tails(cluster)
+        if rotation is not None:
+            print_tails(rotation.cluster, "phase 8 ")
     sys.exit(checks.summary())
 
 
