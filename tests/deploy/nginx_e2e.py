@@ -437,6 +437,7 @@ METRIC_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 OPENED = "client_session_opened_total"
 SEALED = "client_session_sealed_total"
 REJECTED = "client_session_rejected_total"
+RELOADS = "client_session_key_reloads_total"
 
 
 def write_atomically(path, text):
@@ -702,11 +703,31 @@ def run_rotation(checks, rot):
     def delta(after, before, name, metric_name, **labels):
         return metric(after[name][2], metric_name, **labels) - metric(before[name][2], metric_name, **labels)
 
+    def reload_counts(before, want):
+        """{instance: (loaded, refused)}: how many key-file reads each
+        instance counted in client_session_key_reloads_total since `before`
+        (the signal DEPLOYING.md names besides the log line). Scraped again
+        until every instance shows `want`, bounded (1 s): the demo logs just
+        before it counts."""
+        deadline = time.monotonic() + 1.0
+        while True:
+            now = rot.scrape()
+            counts = {n: (delta(now, before, n, RELOADS, outcome="loaded"), delta(now, before, n, RELOADS, outcome="refused"))
+                      for n in NAMES}
+            if all(c == want for c in counts.values()) or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.1)
+
+    def counts_text(counts):
+        return "key_reloads_total loaded/refused " + ", ".join(f"{n} +{c[0]:g}/+{c[1]:g}" for n, c in counts.items())
+
     def edit(label, keys, want_ids, gone_ids):
         """Rewrites the key file (atomically) and waits until every instance
         logged the reload of exactly this ring: its ids in this order, none
         of the removed ones. An older reload line would not match, so a late
-        or skipped reload cannot pass for this one."""
+        or skipped reload cannot pass for this one. True when every instance
+        did, and counted one loaded reload (and no refused one)."""
+        before = rot.scrape()
         marks = rot.marks()
         write_atomically(rot.keys_file, ring_file(label, keys))
         want = [k.hex() for k in want_ids]
@@ -714,10 +735,13 @@ def run_rotation(checks, rot):
         got = rot.wait_for_line(marks, lambda line: "key ring reloaded" in line and ids_in_order(line, want, gone))
         others = {n: [l for l in rot.log_lines(n, marks[n]) if "key ring reloaded" in l and not ids_in_order(l, want, gone)]
                   for n in NAMES}
-        return got, others, marks
+        counts = reload_counts(before, (1, 0))
+        ok = all(got.values()) and all(c == (1, 0) for c in counts.values())
+        return ok, reload_detail(got, others, counts), marks
 
-    def reload_detail(got, others):
+    def reload_detail(got, others, counts):
         text = ", ".join(f"{n} after {v[1]:.1f}s" if v else f"{n} NOT within {RELOAD_TIMEOUT:.0f}s" for n, v in got.items())
+        text += "; " + counts_text(counts)
         line = next((v[0] for v in got.values() if v), None)
         if line:
             text += f"; e.g. {line[-150:]!r}"
@@ -745,12 +769,12 @@ def run_rotation(checks, rot):
         checks.info(f"reload logged before any edit (unchanged file reloaded?) on {spurious}")
 
     # ---- step 1: [K1,K2]
-    got, others, _ = edit("[K1,K2]", [k1, k2], [kid1, kid2], [])
+    ok, detail, _ = edit("[K1,K2]", [k1, k2], [kid1, kid2], [])
     checks.check(
         f"8.2 key file rewritten [K1] -> [K1,K2]: every instance logs 'key ring reloaded' with K1, K2 (primary first) "
-        f"within {RELOAD_TIMEOUT:.0f}s, no restart",
-        all(got.values()) and all(cl.instances[n].alive() and cl.instances[n].pid == pids[n] for n in NAMES),
-        reload_detail(got, others),
+        f"within {RELOAD_TIMEOUT:.0f}s and counts key_reloads_total{{outcome=loaded}} +1, no restart",
+        ok and all(cl.instances[n].alive() and cl.instances[n].pid == pids[n] for n in NAMES),
+        detail,
     )
     # (a) If the reload put K2 first (order lost), or an instance sealed with
     # a key before every instance could open it, a cookie read or written
@@ -786,12 +810,11 @@ def run_rotation(checks, rot):
 
     # ---- step 2: [K2,K1]
     saved_k1 = {who: dict(b.jar) for who, b in browsers.items()}  # K1 cookies, replayed in 8.8 and 8.11
-    got, others, _ = edit("[K2,K1]", [k2, k1], [kid2, kid1], [])
+    ok, detail, _ = edit("[K2,K1]", [k2, k1], [kid2, kid1], [])
     checks.check(
-        "8.5 key file rewritten [K1,K2] -> [K2,K1]: every instance logs 'key ring reloaded' with K2, K1 (K2 primary) "
-        f"within {RELOAD_TIMEOUT:.0f}s",
-        all(got.values()),
-        reload_detail(got, others),
+        "8.5 key file rewritten [K1,K2] -> [K2,K1] (same keys, new order): every instance logs 'key ring reloaded' "
+        f"with K2, K1 (K2 primary) within {RELOAD_TIMEOUT:.0f}s and counts it",
+        ok, detail,
     )
     # (b) A ring swapped in for new requests makes K2 the sealing key at once:
     # the first read of each K1 cookie must re-seal it (why=old_key, K1 at
@@ -855,11 +878,11 @@ def run_rotation(checks, rot):
     )
 
     # ---- step 3: [K2]
-    got, others, _ = edit("[K2]", [k2], [kid2], [kid1])
+    ok, detail, _ = edit("[K2]", [k2], [kid2], [kid1])
     checks.check(
-        f"8.9 key file rewritten [K2,K1] -> [K2]: every instance logs 'key ring reloaded' with K2 only within {RELOAD_TIMEOUT:.0f}s",
-        all(got.values()),
-        reload_detail(got, others),
+        f"8.9 key file rewritten [K2,K1] -> [K2]: every instance logs 'key ring reloaded' with K2 only within "
+        f"{RELOAD_TIMEOUT:.0f}s and counts it",
+        ok, detail,
     )
     # (d) Nobody active is logged out by dropping K1 (their cookies are
     # K2's since 8.6); a ring that was not swapped would also pass here, so
@@ -870,11 +893,16 @@ def run_rotation(checks, rot):
     seen, complete = everyone_everywhere()
     after = rot.scrape()
     k1_after = {n: delta(after, before, n, OPENED, key_id=kid1.hex()) for n in NAMES}
+    # DEPLOYING.md's signal after edit 3: unknown_key stays flat while the
+    # active users go on (a user still on K1 would move it, and be logged out).
+    unknown_flat = {n: delta(after, before, n, REJECTED, reason="unknown_key") for n in NAMES}
     checks.check(
         "8.10 (d) after [K2] everywhere the active users are still logged in with their carts, through nginx on a, b, c "
-        "and directly on each; K1's count does not move",
-        complete and seen == set(NAMES) and all(v == 0 for v in k1_after.values()),
-        f"{sum(answered.values())} requests; K1 opened {k1_after}" + ("; " + "; ".join(problems[:3]) if problems else ""),
+        "and directly on each; K1's count does not move and rejected_total{reason=unknown_key} stays flat",
+        complete and seen == set(NAMES) and all(v == 0 for v in k1_after.values())
+        and all(v == 0 for v in unknown_flat.values()),
+        f"{sum(answered.values())} requests; K1 opened {k1_after}; unknown_key {unknown_flat}"
+        + ("; " + "; ".join(problems[:3]) if problems else ""),
     )
     # Replayed once on a, twice on b, three times on c (uneven, as above).
     before = rot.scrape()
@@ -910,25 +938,32 @@ def run_rotation(checks, rot):
         return bad
 
     def broken(label, action):
+        """Breaks the key file with `action`; True when every instance logged
+        an ERROR naming SESSION_KEYS_FILE, counted one refused read (and no
+        loaded one), logged no reload, and still serves with [K2]."""
+        before = rot.scrape()
         marks = rot.marks()
         action()
         got = rot.wait_for_line(marks, lambda line: "ERROR" in line)
+        counts = reload_counts(before, (0, 1))
         reloads = {n: [l for l in rot.log_lines(n, marks[n]) if "key ring reloaded" in l] for n in NAMES}
         bad = still_serving()
         named = all(v and "SESSION_KEYS_FILE" in v[0] for v in got.values())
         detail = (", ".join(f"{n} after {v[1]:.1f}s" if v else f"{n} no ERROR" for n, v in got.items())
+                  + "; " + counts_text(counts)
                   + "; e.g. " + repr(next((v[0][-220:] for v in got.values() if v), "none")))
         if any(reloads.values()):
             detail += f"; RELOADED: {[(n, l[-100:]) for n, ls in reloads.items() for l in ls][:2]}"
         if bad:
             detail += "; " + "; ".join(bad[:4])
-        return all(got.values()) and named and not any(reloads.values()) and not bad, detail
+        ok = all(got.values()) and named and all(c == (0, 1) for c in counts.values())
+        return ok and not any(reloads.values()) and not bad, detail
 
     garbage = "# a bad edit\n" + typo + "\nthis is not a key ring\n"
     ok, detail = broken("garbage", lambda: write_atomically(rot.keys_file, garbage))
     checks.check(
         "8.12 (e) garbage written (atomically; a typo in K2 and a line of text): every instance logs an ERROR naming "
-        "SESSION_KEYS_FILE, does not reload, and keeps serving with [K2] (users 200 on /me on a, b, c; new logins under K2)",
+        "SESSION_KEYS_FILE, counts key_reloads_total{outcome=refused} +1, does not reload, and keeps serving with [K2] (users 200 on /me on a, b, c; new logins under K2)",
         ok, detail,
     )
     # A ring is validated whole: K3 (valid) before a short entry must not be
@@ -948,7 +983,7 @@ def run_rotation(checks, rot):
         ok_empty and ok_gone,
         f"empty: {detail_empty} | deleted: {detail_gone}",
     )
-    got, others, marks = edit("[K2,K3]", [k2, k3], [kid2, kid3], [kid1])
+    ok, detail, marks = edit("[K2,K3]", [k2, k3], [kid2, kid3], [kid1])
     t_restored = time.monotonic()
     bad = still_serving()
     # One more poll on every instance: a fixed file must not be refused
@@ -958,8 +993,8 @@ def run_rotation(checks, rot):
     checks.check(
         "8.15 (e) a good file restored ([K2,K3]): every instance reloads it, users still logged in, new logins under K2, "
         "and no further ERROR a poll later",
-        all(got.values()) and not bad and not any(errors_after.values()),
-        reload_detail(got, others) + ("; " + "; ".join(bad[:3]) if bad else "")
+        ok and not bad and not any(errors_after.values()),
+        detail + ("; " + "; ".join(bad[:3]) if bad else "")
         + (f"; ERROR after: {[(n, l[-120:]) for n, ls in errors_after.items() for l in ls][:2]}" if any(errors_after.values()) else ""),
     )
 
@@ -967,7 +1002,7 @@ def run_rotation(checks, rot):
     found = {n: leaks(text, needles) for n, text in logs.items()}
     checks.check(
         "8.16 (e) no key text in any instance's log (K1, K2, K3, the short entry; base64, URL-safe, hex, 12-char prefixes) "
-        "after five reloads and four refused files, one of them a typo of K2",
+        "after four reloads and four refused files, one of them a typo of K2",
         not any(found.values()),
         f"{sum(len(t) for t in logs.values())} characters of logs; found: {found}",
     )
