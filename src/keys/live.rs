@@ -3,6 +3,7 @@
 //! reading the file picks up the new ring within one poll interval, without
 //! a restart, and a broken file never replaces a working ring.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -76,6 +77,44 @@ impl LiveKeyring {
                 problem: format!("cannot start its thread: {err}"),
             })?;
         Ok(live)
+    }
+}
+
+impl KeySource {
+    /// Loads the key ring from the process environment and, when it comes
+    /// from a key file, follows that file: it is read again every `every`
+    /// (default [`KEY_RELOAD_INTERVAL`](crate::defaults::KEY_RELOAD_INTERVAL),
+    /// 2 s) and, when its content changed, the whole new ring is validated
+    /// with the rules of start-up and swapped in for new requests; a file
+    /// that is broken, empty or gone keeps the ring in force, with an error
+    /// log naming the variable and the problem (never a key), and is read
+    /// again at the next poll. Keys from `SESSION_KEYS` never change.
+    ///
+    /// Rotation then takes three edits of the secret and no restart (see
+    /// DEPLOYING.md); every instance reading the file converges within `every`.
+    ///
+    /// # Errors
+    /// As [`KeySource::load`], for the first read.
+    pub fn watch(&self, every: std::time::Duration) -> Result<LiveKeyring, ConfigError> {
+        self.watch_from(|name| std::env::var_os(name), every)
+    }
+
+    /// [`watch`](Self::watch) with `lookup` standing for the environment.
+    ///
+    /// # Errors
+    /// As [`KeySource::load`], for the first read.
+    pub fn watch_from(
+        &self,
+        lookup: impl Fn(&str) -> Option<OsString>,
+        every: std::time::Duration,
+    ) -> Result<LiveKeyring, ConfigError> {
+        match (lookup(self.keys_var()), lookup(self.file_var())) {
+            (None, Some(path)) => {
+                let path = self.unicode(self.file_var(), path)?;
+                LiveKeyring::watching(self.clone(), path.to_string(), every)
+            }
+            _ => self.load_from(lookup).map(LiveKeyring::from),
+        }
     }
 }
 

@@ -23,7 +23,6 @@ use zeroize::Zeroizing;
 
 use super::key::{Key, MAX_KEY_LEN, MIN_KEY_LEN};
 use super::keyring::Keyring;
-use super::live::LiveKeyring;
 use super::plausibility::{self, Implausible};
 use crate::defaults;
 use crate::error::{ConfigError, KeyProblem};
@@ -71,40 +70,9 @@ impl KeySource {
         &self.file_var
     }
 
-    /// Loads the key ring from the process environment and, when it comes
-    /// from a key file, follows that file: it is read again every `every`
-    /// (default [`KEY_RELOAD_INTERVAL`](crate::defaults::KEY_RELOAD_INTERVAL),
-    /// 2 s) and, when its content changed, the whole new ring is validated
-    /// with the rules of start-up and swapped in for new requests; a file
-    /// that is broken, empty or gone keeps the ring in force, with an error
-    /// log naming the variable and the problem (never a key), and is read
-    /// again at the next poll. Keys from `SESSION_KEYS` never change.
-    ///
-    /// Rotation then takes three edits of the secret and no restart (see
-    /// DEPLOYING.md); every instance reading the file converges within `every`.
-    ///
-    /// # Errors
-    /// As [`KeySource::load`], for the first read.
-    pub fn watch(&self, every: std::time::Duration) -> Result<LiveKeyring, ConfigError> {
-        self.watch_from(|name| std::env::var_os(name), every)
-    }
-
-    /// [`watch`](Self::watch) with `lookup` standing for the environment.
-    ///
-    /// # Errors
-    /// As [`KeySource::load`], for the first read.
-    pub fn watch_from(
-        &self,
-        lookup: impl Fn(&str) -> Option<OsString>,
-        every: std::time::Duration,
-    ) -> Result<LiveKeyring, ConfigError> {
-        match (lookup(&self.keys_var), lookup(&self.file_var)) {
-            (None, Some(path)) => {
-                let path = self.unicode(&self.file_var, path)?;
-                LiveKeyring::watching(self.clone(), path.to_string(), every)
-            }
-            _ => self.load_from(lookup).map(LiveKeyring::from),
-        }
+    /// The variable holding a comma-separated key list, e.g. `SESSION_KEYS`.
+    pub(super) fn keys_var(&self) -> &str {
+        &self.keys_var
     }
 
     /// Loads the key ring from the process environment.
@@ -210,7 +178,11 @@ impl KeySource {
         Keyring::from_keys(source, keys)
     }
 
-    fn unicode(&self, var: &str, value: OsString) -> Result<Zeroizing<String>, ConfigError> {
+    pub(super) fn unicode(
+        &self,
+        var: &str,
+        value: OsString,
+    ) -> Result<Zeroizing<String>, ConfigError> {
         value
             .into_string()
             .map(Zeroizing::new)
