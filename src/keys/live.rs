@@ -62,10 +62,17 @@ impl LiveKeyring {
             path,
             seen: None,
         };
+        // The first load goes through `load_from`, whose errors never show
+        // a variable's value that could be a key (a key put in the file
+        // variable); from then on the value is known to be a readable path.
+        let file_var = watcher.source.file_var().to_owned();
+        let checked = watcher
+            .source
+            .load_from(|name| (name == file_var).then(|| watcher.path.clone().into()))?;
+        // Then the ring and the digest from one read of the same bytes.
         let first = match watcher.read() {
             Read::Loaded(ring) => ring,
-            Read::Refused(err) => return Err(err),
-            Read::Unchanged => unreachable!("the first read is always a change"),
+            Read::Refused(_) | Read::Unchanged => checked,
         };
         let live = LiveKeyring::from(first);
         let weak = Arc::downgrade(&live.shared);
@@ -160,19 +167,20 @@ impl Watcher {
             Read::Unchanged => {}
             Read::Loaded(ring) => {
                 let ids: Vec<String> = ring.keys().iter().map(|k| k.id().to_string()).collect();
+                // Swapped in before it is said: a log reader may act on the line.
+                live.replace(ring);
+                crate::counters::key_reload(true);
                 tracing::info!(
                     var = self.source.file_var(),
                     key_ids = %ids.join(","),
                     "key ring reloaded from the key file; new requests use it"
                 );
-                crate::counters::key_reload(true);
-                live.replace(ring);
             }
             Read::Refused(err) => {
                 tracing::error!(
                     %err,
                     "{}: the changed key file is refused; the key ring in force is kept \
-                     (and the file read again every poll)",
+                     (the file is read every poll: a fixed file is picked up)",
                     self.source.file_var()
                 );
                 crate::counters::key_reload(false);
@@ -180,26 +188,32 @@ impl Watcher {
         }
     }
 
-    /// Reads the file, and loads it if its content changed since the last
-    /// read (a deletion counts as one change).
+    /// Reads the file, and parses those same bytes if they changed since
+    /// the last read (a deletion counts as one change).
     fn read(&mut self) -> Read {
-        let digest = std::fs::read(&self.path).ok().map(|bytes| {
-            let bytes = Zeroizing::new(bytes);
-            <[u8; 32]>::from(Sha256::digest(&*bytes))
-        });
+        let bytes = std::fs::read(&self.path).map(Zeroizing::new);
         // A missing file has no digest: [0; 32] stands for it, so a deleted
         // file is refused (and logged) once, not on every poll.
-        let digest = digest.unwrap_or([0; 32]);
+        let digest = bytes
+            .as_ref()
+            .map_or([0; 32], |bytes| <[u8; 32]>::from(Sha256::digest(&**bytes)));
         if self.seen == Some(digest) {
             return Read::Unchanged;
         }
         self.seen = Some(digest);
-        let path = self.path.clone();
-        let file_var = self.source.file_var().to_owned();
-        match self
-            .source
-            .load_from(|name| (name == file_var).then(|| path.clone().into()))
-        {
+        let unreadable = |reason: String| ConfigError::KeyFileUnreadable {
+            var: self.source.file_var().to_owned(),
+            path: Some(self.path.clone()),
+            reason,
+        };
+        let text = match bytes {
+            Err(err) => return Read::Refused(unreadable(err.kind().to_string())),
+            Ok(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => Zeroizing::new(text.to_owned()),
+                Err(_) => return Read::Refused(unreadable("not UTF-8 text".to_owned())),
+            },
+        };
+        match self.source.parse_file(&self.path, &text) {
             Ok(ring) => Read::Loaded(ring),
             Err(err) => Read::Refused(err),
         }

@@ -124,16 +124,20 @@ impl KeySource {
                         }
                     }
                 })?;
-                let text = Zeroizing::new(text);
-                let lines = text.lines().map(str::trim).enumerate();
-                let entries = lines
-                    .map(|(i, line)| (i + 1, line))
-                    .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'));
-                // The file opened, so the value is a path: safe to show.
-                let source = format!("{} ({})", self.file_var, path.as_str());
-                self.parse_entries(&source, entries, false)
+                self.parse_file(path.as_str(), &Zeroizing::new(text))
             }
         }
+    }
+
+    /// The ring in the text of the key file at `path` (which opened, so it
+    /// is a path: safe to show).
+    pub(super) fn parse_file(&self, path: &str, text: &str) -> Result<Keyring, ConfigError> {
+        let lines = text.lines().map(str::trim).enumerate();
+        let entries = lines
+            .map(|(i, line)| (i + 1, line))
+            .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'));
+        let source = format!("{} ({path})", self.file_var);
+        self.parse_entries(&source, entries, false)
     }
 
     fn parse_entries<'a>(
