@@ -187,7 +187,8 @@ fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
         Plan::Seal(seal) => seal,
     };
     let unsealable = seal.why.when_unsealable();
-    let session_id = finished.id.map(|id| id.to_string());
+    // Formatted only if a line below is logged: no allocation per seal.
+    let session_id = finished.id.map(tracing::field::display);
     let (value, size) = match &finished.sealed {
         Some(Ok((value, size))) => (value, *size),
         Some(Err(err)) if unsealable == Unsealable::Answer500 => {

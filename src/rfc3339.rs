@@ -19,12 +19,7 @@ fn parse_rfc3339(text: &str) -> Option<u64> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
+    let num = |range: std::ops::Range<usize>| text.get(range).and_then(num_of);
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     let mut rest = &text[19..];
@@ -66,6 +61,7 @@ fn parse_rfc3339(text: &str) -> Option<u64> {
     u64::try_from(seconds).ok()
 }
 
+/// A field of ASCII digits only (`str::parse` alone would accept a sign).
 fn num_of(part: &str) -> Option<i64> {
     if part.bytes().all(|c| c.is_ascii_digit()) {
         part.parse().ok()

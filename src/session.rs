@@ -269,7 +269,6 @@ impl Session {
             return;
         };
         let (now, checked_at) = (state.now, state.identity.checked_at);
-        let session_id = state.log_id();
         // The response depends on the cookie whatever the outcome.
         state.did.touched = true;
         let after = revalidation.after(&outcome, checked_at, now);
@@ -281,21 +280,21 @@ impl Session {
             }
             AfterCheck::Revoke => {
                 tracing::info!(
-                    session_id,
+                    session_id = state.log_id(),
                     "session revoked by the revocation check; the request is anonymous \
                      and the cookie is expired"
                 );
                 state.end();
             }
             AfterCheck::Forgive => tracing::warn!(
-                session_id,
+                session_id = state.log_id(),
                 error = outcome.err().map(|e| e.to_string()),
                 "revocation check failed; the session is served within the grace \
                  and checked again on the next request"
             ),
             AfterCheck::Refuse => {
                 tracing::error!(
-                    session_id,
+                    session_id = state.log_id(),
                     error = outcome.err().map(|e| e.to_string()),
                     "revocation check failed past the grace; the request is anonymous \
                      (the cookie is kept for when checks work again)"

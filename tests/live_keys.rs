@@ -10,9 +10,7 @@
 mod common;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -21,25 +19,6 @@ use client_session::{KeySource, LiveKeyring, SessionConfig};
 use common::*;
 
 const POLL: Duration = Duration::from_millis(50);
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// 32 pseudo-random bytes for `seed` (a real key must look random to be accepted).
 fn secret_bytes(seed: u8) -> [u8; 32] {

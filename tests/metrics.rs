@@ -9,9 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -45,19 +43,6 @@ fn read(snapshotter: &Snapshotter) -> BTreeMap<String, u64> {
         })
         .filter(|(_, value)| *value > 0)
         .collect()
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]
@@ -198,7 +183,7 @@ async fn counters_follow_what_the_layer_did_and_carry_nothing_secret() {
     // there was a session, its id.
     // (A span closes when the server drops the response future, just after
     // the client got the response: wait for the last one.)
-    let read_spans = || String::from_utf8(spans.0.lock().unwrap().clone()).unwrap();
+    let read_spans = || spans.text();
     let started = std::time::Instant::now();
     while !read_spans().contains("outcome=\"answered_500\"") {
         assert!(

@@ -2,7 +2,9 @@
 //! to read what the browser would store.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::Path;
@@ -271,4 +273,30 @@ pub async fn post_with_cookie(
 
 pub async fn send_post(client: &reqwest::Client, url: String, body: &str) -> reqwest::Response {
     client.post(url).body(body.to_owned()).send().await.unwrap()
+}
+
+/// A log writer for `tracing_subscriber`'s `with_writer` that tests read back.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Everything written since the last `take`.
+    pub fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    }
 }
