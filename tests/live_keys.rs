@@ -109,6 +109,33 @@ async fn a_key_file_is_followed_and_a_broken_one_never_replaces_a_working_ring()
         .unwrap();
     assert_eq!(ids(&live), [id_of(1)]);
 
+    // The watcher thread lives as long as a clone of its ring: one more
+    // ring, one more thread; dropped, the thread ends within a poll.
+    let watchers = || {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter(|task| {
+                let comm = task.as_ref().unwrap().path().join("comm");
+                std::fs::read_to_string(comm).is_ok_and(|name| name.trim() == "client-session-")
+            })
+            .count()
+    };
+    // (A thread names itself once it runs: wait for each count.)
+    let reaches = |count: usize, what: &str| {
+        let start = Instant::now();
+        while watchers() != count {
+            assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(POLL);
+        }
+    };
+    reaches(1, "the ring's watcher thread runs");
+    let extra = KeySource::default()
+        .watch_from(env(path.clone()), POLL)
+        .unwrap();
+    reaches(2, "a thread per watched ring");
+    drop(extra);
+    reaches(1, "the watcher thread outlived its ring");
+
     // Through the layer: a session sealed with key 1.
     let url = app_with(SessionConfig::builder(live.clone())).await;
     let client = browser();

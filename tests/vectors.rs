@@ -28,6 +28,34 @@ fn coarse(reason: &str) -> RejectReason {
     }
 }
 
+/// A vector's key ring: standard base64 keys, primary first.
+fn ring_of(keys: &[String]) -> Keyring {
+    Keyring::new(keys.iter().map(|k| {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(k).unwrap();
+        Key::from_bytes(&bytes).unwrap()
+    }))
+    .unwrap()
+}
+
+/// Opens a vector's request cookies (joined from chunks, cap 4) with `codec` at `now`.
+fn open(
+    codec: &SessionCodec,
+    cookies: &std::collections::BTreeMap<String, String>,
+    cookie_name: &str,
+    now: u64,
+) -> Result<client_session::OpenedSession, RejectReason> {
+    let header = cookies
+        .iter()
+        .map(|(n, c)| format!("{n}={c}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let incoming = chunk::read(std::iter::once(header.as_bytes()), cookie_name, 4);
+    incoming
+        .value
+        .expect("every vector carries the cookie")
+        .and_then(|value| codec.open(&value, now))
+}
+
 #[test]
 fn every_open_vector_opens_or_is_rejected_as_stated() {
     let vectors = typed::vectors();
@@ -36,23 +64,9 @@ fn every_open_vector_opens_or_is_rejected_as_stated() {
     let (mut opened, mut rejected) = (0, 0);
     for v in &vectors.open {
         let name = &v.name;
-        let keys = v.keys.iter().map(|k| {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(k).unwrap();
-            Key::from_bytes(&bytes).unwrap()
-        });
-        let codec = SessionCodec::new(Keyring::new(keys).unwrap(), v.context.as_str())
+        let codec = SessionCodec::new(ring_of(&v.keys), v.context.as_str())
             .absolute_lifetime(v.absolute_lifetime.map(Duration::from_secs));
-        let header = v
-            .cookies
-            .iter()
-            .map(|(n, c)| format!("{n}={c}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let incoming = chunk::read(std::iter::once(header.as_bytes()), &v.cookie_name, 4);
-        let outcome = incoming
-            .value
-            .expect("every vector carries the cookie")
-            .and_then(|value| codec.open(&value, v.now));
+        let outcome = open(&codec, &v.cookies, &v.cookie_name, v.now);
         match &v.expect {
             Expect::Open {
                 created_at,
@@ -102,13 +116,9 @@ fn every_v2_open_vector_opens_or_is_rejected_as_stated() {
     let (mut opened, mut rejected) = (0, 0);
     for v in &vectors.open {
         let name = &v.name;
-        let keys = v.keys.iter().map(|k| {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(k).unwrap();
-            Key::from_bytes(&bytes).unwrap()
-        });
         let secs = |s: Option<u64>| s.map(Duration::from_secs);
         let c = &v.config;
-        let mut codec = SessionCodec::new(Keyring::new(keys).unwrap(), v.context.as_str())
+        let mut codec = SessionCodec::new(ring_of(&v.keys), v.context.as_str())
             .max_idle(secs(c.idle_timeout))
             .absolute_lifetime(secs(c.absolute_lifetime))
             .longest_idle(secs(c.max_idle_timeout))
@@ -117,17 +127,7 @@ fn every_v2_open_vector_opens_or_is_rejected_as_stated() {
         if let Some(limit) = c.body_limit {
             codec = codec.body_limit(limit);
         }
-        let header = v
-            .cookies
-            .iter()
-            .map(|(n, c)| format!("{n}={c}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let incoming = chunk::read(std::iter::once(header.as_bytes()), &v.cookie_name, 4);
-        let outcome = incoming
-            .value
-            .expect("every vector carries the cookie")
-            .and_then(|value| codec.open(&value, v.now));
+        let outcome = open(&codec, &v.cookies, &v.cookie_name, v.now);
         match &v.expect {
             typed_v2::Expect::Open {
                 version,
