@@ -23,6 +23,8 @@ pub(crate) const EXPIRED: &str = "client_session_expired_total";
 pub(crate) const NOT_WRITTEN: &str = "client_session_not_written_total";
 /// Revocation checks, by outcome.
 pub(crate) const CHECKS: &str = "client_session_revocation_checks_total";
+/// Unsafe requests refused by the CSRF check, by reason.
+pub(crate) const CSRF_REFUSED: &str = "client_session_csrf_refused_total";
 /// Size of the session cookies written, in `name=value` bytes (all chunks).
 pub(crate) const COOKIE_BYTES: &str = "client_session_cookie_bytes";
 
@@ -78,4 +80,8 @@ pub(crate) const KEY_RELOADS: &str = "client_session_key_reloads_total";
 pub(crate) fn key_reload(loaded: bool) {
     let outcome = if loaded { "loaded" } else { "refused" };
     metrics::counter!(KEY_RELOADS, "outcome" => outcome).increment(1);
+}
+
+pub(crate) fn csrf_refused(reason: &'static str) {
+    metrics::counter!(CSRF_REFUSED, "reason" => reason).increment(1);
 }

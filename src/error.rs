@@ -333,6 +333,26 @@ pub enum ValueError {
         /// The Rust type that was asked for.
         type_name: &'static str,
     },
+    /// The key belongs to the crate (the CSRF token, flash messages): see
+    /// [`Session::csrf_token`](crate::Session::csrf_token) and
+    /// [`Session::flash`](crate::Session::flash).
+    ReservedKey {
+        /// The session key.
+        key: String,
+    },
+    /// The whole session does not deserialize into the requested type
+    /// ([`Session::typed`](crate::Session::typed)): typically a deploy
+    /// changed the type while older cookies are still around.
+    Shape {
+        /// The Rust type that was asked for.
+        type_name: &'static str,
+    },
+    /// A typed session did not serialize to a JSON object
+    /// ([`Session::set_typed`](crate::Session::set_typed)).
+    NotAnObject {
+        /// The Rust type that was being stored.
+        type_name: &'static str,
+    },
 }
 
 impl fmt::Display for ValueError {
@@ -346,6 +366,20 @@ impl fmt::Display for ValueError {
             ValueError::Deserialize { key, type_name } => write!(
                 f,
                 "session value {key:?} cannot be read as {}",
+                short_type_name(type_name)
+            ),
+            ValueError::ReservedKey { key } => write!(
+                f,
+                "session key {key:?} is reserved for the crate (CSRF token, flash messages)"
+            ),
+            ValueError::Shape { type_name } => write!(
+                f,
+                "the session's values do not match {} (stored by an older version of the type?)",
+                short_type_name(type_name)
+            ),
+            ValueError::NotAnObject { type_name } => write!(
+                f,
+                "the {} does not serialize to a JSON object, so it cannot be a whole session",
                 short_type_name(type_name)
             ),
         }

@@ -1,28 +1,15 @@
-//! The axum extractor (feature `axum`).
-
-use std::fmt;
+//! The axum extractors (feature `axum`): [`Session`], [`SessionOf`].
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
+use crate::ext::{MissingSessionLayer, RequestSessionExt as _};
+use crate::kind::SessionOf;
 use crate::session::Session;
 
-/// The rejection when a handler asks for a [`Session`] but no
-/// [`SessionLayer`](crate::SessionLayer) wraps the route: a 500, since it is
-/// a bug in the application's wiring, not in the request.
-#[derive(Debug, Clone, Copy)]
-pub struct MissingSessionLayer;
-
-impl fmt::Display for MissingSessionLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no SessionLayer wraps this route")
-    }
-}
-
-impl std::error::Error for MissingSessionLayer {}
-
+/// A 500, since it is a bug in the application's wiring, not in the request.
 impl IntoResponse for MissingSessionLayer {
     fn into_response(self) -> Response {
         tracing::error!("a handler asked for a Session but no SessionLayer wraps the route");
@@ -34,10 +21,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = MissingSessionLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or(MissingSessionLayer)
+        parts.session()
+    }
+}
+
+impl<K: 'static, S: Send + Sync> FromRequestParts<S> for SessionOf<K> {
+    type Rejection = MissingSessionLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.session_of::<K>()
     }
 }

@@ -164,7 +164,7 @@ fn outcome(finished: &Finished, written: Written) -> &'static str {
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
+pub(crate) enum Written {
     /// No `Set-Cookie` for the session.
     Nothing,
     /// `Set-Cookie` headers were added (the session set, or its cookie expired).
@@ -174,7 +174,7 @@ enum Written {
 }
 
 /// Adds the `Set-Cookie` headers the plan calls for.
-fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
+pub(crate) fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
     let config = &*finished.config;
     let cookie = &config.cookie;
     let seal = match finished.plan {

@@ -1,10 +1,12 @@
 //! [`SessionLayer`]: wraps a service so every request carries a [`Session`](crate::Session).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
 use crate::config::SessionConfig;
+use crate::kind::Primary;
 use crate::service::SessionService;
 
 /// A tower [`Layer`] that opens the session cookie of each request (lazily)
@@ -21,17 +23,41 @@ use crate::service::SessionService;
 ///
 /// In production, load the key ring from the environment so that every
 /// instance shares it: `SessionConfig::from_env()?.build()?`.
-#[derive(Debug, Clone)]
-pub struct SessionLayer {
+///
+/// `K` is the layer's kind: [`Primary`] for the plain [`Session`](crate::Session);
+/// an application with several sessions gives each other layer a kind of
+/// its own ([`of_kind`](Self::of_kind), [`SessionOf`](crate::SessionOf)).
+#[derive(Debug)]
+pub struct SessionLayer<K = Primary> {
     config: Arc<SessionConfig>,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for SessionLayer<K> {
+    fn clone(&self) -> Self {
+        SessionLayer {
+            config: Arc::clone(&self.config),
+            kind: PhantomData,
+        }
+    }
 }
 
 impl SessionLayer {
-    /// A layer with this configuration.
+    /// A layer with this configuration; handlers get its [`Session`](crate::Session).
     #[must_use]
     pub fn new(config: SessionConfig) -> SessionLayer {
+        SessionLayer::of_kind(config)
+    }
+}
+
+impl<K> SessionLayer<K> {
+    /// A layer of kind `K`: handlers get its session as
+    /// [`SessionOf<K>`](crate::SessionOf) .
+    #[must_use]
+    pub fn of_kind(config: SessionConfig) -> SessionLayer<K> {
         SessionLayer {
             config: Arc::new(config),
+            kind: PhantomData,
         }
     }
 
@@ -42,10 +68,10 @@ impl SessionLayer {
     }
 }
 
-impl<S> Layer<S> for SessionLayer {
-    type Service = SessionService<S>;
+impl<S, K> Layer<S> for SessionLayer<K> {
+    type Service = SessionService<S, K>;
 
-    fn layer(&self, inner: S) -> SessionService<S> {
+    fn layer(&self, inner: S) -> SessionService<S, K> {
         SessionService::new(inner, Arc::clone(&self.config))
     }
 }

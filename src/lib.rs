@@ -141,40 +141,52 @@ mod clock;
 mod config;
 mod cookie;
 mod counters;
+pub mod csrf;
 mod data;
 pub mod defaults;
 mod error;
+mod ext;
 #[cfg(feature = "axum")]
 mod extract;
+mod flash;
 pub mod format;
 mod future;
 mod id;
 mod keys;
+mod kind;
 mod layer;
 mod lifetime;
 mod policy;
+mod reserved;
 mod revocation;
 mod rfc3339;
 mod service;
 mod session;
+pub mod testing;
+mod typed;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{NOT_BEFORE_VAR, SessionConfig, SessionConfigBuilder};
 pub use cookie::SameSite;
-pub use data::SessionData;
-pub use error::{ConfigError, KeyProblem, RejectReason, SealError, ValueError};
+pub use csrf::{CsrfConfig, CsrfLayer, CsrfToken, Refusal};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub use extract::MissingSessionLayer;
+pub use csrf::{CsrfForm, CsrfRejection};
+pub use data::SessionData;
+pub use error::{ConfigError, KeyProblem, RejectReason, SealError, ValueError};
+pub use ext::{MissingSessionLayer, RequestSessionExt};
+pub use flash::{Flash, Level};
 pub use format::{Compression, OpenedSession, SessionCodec, SessionMeta};
 pub use future::ResponseFuture;
 pub use id::{ParseSessionIdError, SessionId};
 pub use keys::{Key, KeyId, KeySource, Keyring, LiveKeyring, MAX_KEY_LEN, MIN_KEY_LEN};
+pub use kind::{Primary, SessionOf};
 pub use layer::SessionLayer;
 pub use lifetime::Lifetime;
 pub use revocation::{CheckError, SessionSnapshot, Verdict};
 pub use service::SessionService;
 pub use session::Session;
+pub use typed::TypedSession;
 
 /// The README's code blocks, compiled as doctests so the quick start cannot rot.
 #[cfg(doctest)]

@@ -1,6 +1,8 @@
 //! [`SessionService`]: the middleware itself.
 
+use std::any::TypeId;
 use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,23 +14,55 @@ use crate::chunk::{self, IncomingCookie};
 use crate::config::SessionConfig;
 use crate::error::RejectReason;
 use crate::future::ResponseFuture;
+use crate::kind::{Primary, SessionOf};
 use crate::session::{PendingCookie, Session};
 
 /// Wraps a service: puts a [`Session`] in each request's extensions and
 /// appends `Set-Cookie` to the response when needed. Made by [`SessionLayer`](crate::SessionLayer).
-#[derive(Debug, Clone)]
-pub struct SessionService<S> {
+#[derive(Debug)]
+pub struct SessionService<S, K = Primary> {
     inner: S,
     config: Arc<SessionConfig>,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl<S> SessionService<S> {
-    pub(crate) fn new(inner: S, config: Arc<SessionConfig>) -> Self {
-        SessionService { inner, config }
+impl<S: Clone, K> Clone for SessionService<S, K> {
+    fn clone(&self) -> Self {
+        SessionService {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            kind: PhantomData,
+        }
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+impl<S, K> SessionService<S, K> {
+    pub(crate) fn new(inner: S, config: Arc<SessionConfig>) -> Self {
+        SessionService {
+            inner,
+            config,
+            kind: PhantomData,
+        }
+    }
+}
+
+/// Puts `session` in the request's extensions as the session of kind `K`:
+/// a [`SessionOf<K>`], and for [`Primary`] the plain [`Session`] too.
+fn insert_session<K: 'static>(extensions: &mut http::Extensions, session: &Session) {
+    if extensions.get::<SessionOf<K>>().is_some() {
+        tracing::error!(
+            kind = std::any::type_name::<K>(),
+            "two SessionLayers of one kind wrap this route; handlers see only the inner one \
+             (give each layer its own kind: SessionLayer::of_kind)"
+        );
+    }
+    if TypeId::of::<K>() == TypeId::of::<Primary>() {
+        extensions.insert(session.clone());
+    }
+    extensions.insert(SessionOf::<K>::new(session.clone()));
+}
+
+impl<S, K: 'static, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, K>
 where
     // Clone: a revocation check runs before the handler, so the ready
     // service is taken for the response future and a clone stays (the
@@ -54,7 +88,7 @@ where
         );
         let entered = span.enter();
         let session = session_for(&self.config, request.headers());
-        request.extensions_mut().insert(session.clone());
+        insert_session::<K>(request.extensions_mut(), &session);
         let check = session.due_check();
         drop(entered);
         match check {
@@ -69,7 +103,7 @@ where
 }
 
 /// The request's session, not yet opened: only where the cookie is, is noted.
-fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
+pub(crate) fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
     let (incoming, only_header) = read_cookie(config, headers);
     let had_cookie = incoming.value.is_some() || incoming.highest_chunk > 0;
     let pending = match incoming.value {
@@ -166,7 +200,8 @@ mod tests {
             .unwrap();
         let mut cx = Context::from_waker(std::task::Waker::noop());
         for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
-            let mut service = SessionService::new(NotReady(inner), Arc::new(config.clone()));
+            let mut service: SessionService<_> =
+                SessionService::new(NotReady(inner), Arc::new(config.clone()));
             assert_eq!(service.poll_ready(&mut cx), inner);
         }
     }

@@ -15,11 +15,13 @@ use crate::config::{CookieSize, SessionConfig};
 use crate::counters;
 use crate::data::SessionData;
 use crate::error::{RejectReason, SealError, ValueError};
+use crate::flash::{self, Inbox};
 use crate::format::SessionMeta;
 use crate::id::SessionId;
 use crate::keys::Keyring;
 use crate::lifetime::Lifetime;
 use crate::policy::{self, Brought, Did, Lifetimes, Opened, Plan};
+use crate::reserved;
 use crate::revocation::{AfterCheck, CheckError, CheckFuture, SessionSnapshot, Verdict};
 
 /// The session of the current request.
@@ -85,6 +87,11 @@ struct State {
     did: Did,
     /// The response has left: a change now is lost, and said so in a warning.
     responded: bool,
+    /// Flash messages for this response.
+    flashes: Inbox,
+    /// The `Cookie` header a test request was made with
+    /// ([`testing`](crate::testing)); `None` under the layer.
+    test_cookie: Option<HeaderValue>,
 }
 
 /// A session's identity and the fields sealed with it (format v2), apart
@@ -172,10 +179,27 @@ impl Session {
             highest_chunk,
             did: Did::default(),
             responded: false,
+            flashes: Inbox::default(),
+            test_cookie: None,
         };
         Session {
             state: Arc::new(Mutex::new(state)),
         }
+    }
+
+    /// Records the `Cookie` header a test request carried.
+    pub(crate) fn set_test_cookie(&self, cookie: HeaderValue) {
+        self.lock().test_cookie = Some(cookie);
+    }
+
+    /// The `Cookie` header a test request carried.
+    pub(crate) fn test_cookie(&self) -> Option<HeaderValue> {
+        self.lock().test_cookie.clone()
+    }
+
+    /// The configuration of the layer this session belongs to.
+    pub(crate) fn config(&self) -> Arc<SessionConfig> {
+        Arc::clone(&self.lock().config)
     }
 
     /// Decides what the response carries, for a response with `status`:
@@ -354,6 +378,9 @@ impl Session {
     /// # Errors
     /// [`ValueError::Deserialize`] when the stored JSON is not a `T`.
     pub fn try_get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
+        if reserved::is_reserved(key) {
+            return Ok(None);
+        }
         self.loaded().data.get(key)
     }
 
@@ -361,8 +388,15 @@ impl Session {
     /// not count as a change (no `Set-Cookie` for it).
     ///
     /// # Errors
-    /// [`ValueError::Serialize`] when `value` cannot be represented as JSON.
+    /// [`ValueError::Serialize`] when `value` cannot be represented as JSON;
+    /// [`ValueError::ReservedKey`] for a key the crate keeps for itself
+    /// (`$csrf`, `$flash`).
     pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), ValueError> {
+        if reserved::is_reserved(key) {
+            return Err(ValueError::ReservedKey {
+                key: key.to_owned(),
+            });
+        }
         let mut state = self.loaded_for_change("insert");
         if state.data.insert(key, value)? {
             state.did.changed = true;
@@ -372,6 +406,9 @@ impl Session {
 
     /// Removes the value at `key`; returns whether there was one.
     pub fn remove(&self, key: &str) -> bool {
+        if reserved::is_reserved(key) {
+            return false;
+        }
         let mut state = self.loaded_for_change("remove");
         let removed = state.data.remove(key);
         state.did.changed |= removed;
@@ -381,6 +418,9 @@ impl Session {
     /// Removes the value at `key` and returns it as a `T` (`None` when there
     /// was none or it was not a `T`; it is removed either way).
     pub fn take<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        if reserved::is_reserved(key) {
+            return None;
+        }
         let mut state = self.loaded_for_change("take");
         let value = state.data.get(key).ok().flatten();
         if state.data.remove(key) {
@@ -389,10 +429,14 @@ impl Session {
         value
     }
 
-    /// Removes every value; the session keeps its id and creation time.
+    /// Removes every value; the session keeps its id, creation time, CSRF
+    /// token and the flash messages set for the next request.
     pub fn clear(&self) {
         let mut state = self.loaded_for_change("clear");
-        if state.data.clear() {
+        if state.data.keys().any(|key| !reserved::is_reserved(key)) {
+            let kept = state.reserved_entries();
+            state.data.clear();
+            state.restore(kept);
             state.did.changed = true;
         }
     }
@@ -424,10 +468,13 @@ impl Session {
     /// (those that exist) into the new session — for example a cart filled
     /// before login. Name only values whose content an attacker who planted
     /// the session could not abuse after login: everything else is dropped.
+    ///
+    /// The CSRF token is never carried over (a new session gets a new one).
     pub fn regenerate_keeping(&self, keys: &[&str]) {
         let mut state = self.loaded_for_change("regenerate_keeping");
         let kept: Vec<(&str, serde_json::Value)> = keys
             .iter()
+            .filter(|key| !reserved::is_reserved(key))
             .filter_map(|key| Some((*key, state.data.get(key).ok().flatten()?)))
             .collect();
         state.end();
@@ -541,16 +588,54 @@ impl Session {
         self.opened().map(|o| unix(o.expires_at))
     }
 
-    /// The keys of the session's values, sorted.
+    /// The keys of the session's values, sorted (the crate's own — CSRF
+    /// token, flash messages — are not among them).
     #[must_use]
     pub fn keys(&self) -> Vec<String> {
-        self.loaded().data.keys().map(str::to_owned).collect()
+        self.loaded()
+            .data
+            .keys()
+            .filter(|key| !reserved::is_reserved(key))
+            .map(str::to_owned)
+            .collect()
     }
 
-    /// Whether the session holds no value.
+    /// Whether the session holds no value of the application's (a session
+    /// that holds only a CSRF token or flash messages is empty here, though
+    /// it is still sealed into a cookie).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.loaded().data.is_empty()
+        self.loaded().data.keys().all(reserved::is_reserved)
+    }
+
+    /// The crate's own value at `key` (a [`reserved`] key), if any.
+    pub(crate) fn reserved_value<T: DeserializeOwned>(&self, key: &'static str) -> Option<T> {
+        debug_assert!(reserved::is_reserved(key));
+        self.loaded().data.get(key).ok().flatten()
+    }
+
+    /// Changes the crate's own value at `key` (a [`reserved`] key) with
+    /// `change`, starting from the stored value or the default.
+    pub(crate) fn update_reserved<T: DeserializeOwned + Serialize + Default>(
+        &self,
+        call: &'static str,
+        key: &'static str,
+        change: impl FnOnce(&mut T),
+    ) {
+        debug_assert!(reserved::is_reserved(key));
+        let mut state = self.loaded_for_change(call);
+        let mut value: T = state.data.get(key).ok().flatten().unwrap_or_default();
+        change(&mut value);
+        // Values of the crate's own types always serialize.
+        if let Ok(true) = state.data.insert(key, &value) {
+            state.did.changed = true;
+        }
+    }
+
+    /// Runs `f` on this request's flash messages (opening the cookie first,
+    /// which takes the stored ones out of it).
+    pub(crate) fn with_inbox<R>(&self, f: impl FnOnce(&mut Inbox) -> R) -> R {
+        f(&mut self.loaded().flashes)
     }
 
     /// The total `name=value` bytes the session's cookie(s) would take if
@@ -582,11 +667,36 @@ impl Session {
 impl State {
     /// Ends the session the request brought, and any it started: no values,
     /// a fresh identity; the response expires the cookie.
+    ///
+    /// Flash messages this request set are kept: they are the
+    /// application's message about the ending ("Logged out"), not part of
+    /// the old session (the ones it brought were taken out when it opened).
     fn end(&mut self) {
+        let outgoing_flashes = self.data.get_raw(reserved::FLASH).map(str::to_owned);
         self.data.clear();
+        if let Some(raw) = outgoing_flashes
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(&raw)
+        {
+            let _ = self.data.insert(reserved::FLASH, &value);
+        }
+        self.flashes.previous.clear();
         self.identity = Identity::default();
         self.did.changed = true;
         self.did.destroyed = true;
+    }
+
+    /// The crate's own entries, as JSON values, to put back after a clear.
+    fn reserved_entries(&self) -> Vec<(&'static str, serde_json::Value)> {
+        [reserved::CSRF, reserved::FLASH]
+            .into_iter()
+            .filter_map(|key| Some((key, self.data.get(key).ok().flatten()?)))
+            .collect()
+    }
+
+    fn restore(&mut self, entries: Vec<(&'static str, serde_json::Value)>) {
+        for (key, value) in entries {
+            let _ = self.data.insert(key, &value);
+        }
     }
 
     /// The id for a log line (empty for a session without one yet).
@@ -658,6 +768,10 @@ impl State {
                     checked_at: meta.checked_at(),
                 };
                 self.data = session.into_data();
+                let (flashes, had_any) = flash::take_stored(&mut self.data);
+                self.flashes.previous = flashes;
+                // Sealed again without them (or expired if nothing else is left).
+                self.did.changed |= had_any;
             }
             // Everyone was logged out since this session was created: its
             // cookie is expired, as for a session revoked by the check.

@@ -1,0 +1,146 @@
+//! Flash messages: values set by one request for the next one — "Logged
+//! out", "Item added", "Wrong password" — kept in the session under a key
+//! of the crate's own ([`reserved::FLASH`]).
+//!
+//! A message set with [`Session::flash`] is sealed with the session and
+//! shown by the next request that uses the session (the one after the
+//! redirect), then gone: opening the cookie takes the messages out of it,
+//! and the response seals the session without them (or expires a cookie
+//! that held nothing else). A request that never touches the session —
+//! a stylesheet, a favicon — does not use them up. A message set with
+//! [`Session::flash_now`] is for the current response only and is never
+//! stored (render a page with an error without redirecting).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::SessionData;
+use crate::reserved;
+use crate::session::Session;
+
+/// How a flash message should be presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Neutral information.
+    Info,
+    /// Something the user asked for worked.
+    Success,
+    /// Worked, but the user should know something.
+    Warning,
+    /// Something the user asked for failed.
+    Error,
+}
+
+impl Level {
+    /// The level in lower case (`info`, `success`, `warning`, `error`), for
+    /// a CSS class or an ARIA role choice.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Success => "success",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One flash message. The text is the application's: escape it when
+/// writing HTML, as any other value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    /// How to present it.
+    pub level: Level,
+    /// The text.
+    pub message: String,
+}
+
+/// The flash messages of one request: those the previous request left,
+/// and those set for this response only.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    pub(crate) previous: Vec<Flash>,
+    pub(crate) now: Vec<Flash>,
+}
+
+/// Takes the stored messages out of an opened session. Returns them, and
+/// whether the session held any (then it must be sealed again without
+/// them). Stored messages of another shape are dropped, never an error.
+pub(crate) fn take_stored(data: &mut SessionData) -> (Vec<Flash>, bool) {
+    if !data.contains_key(reserved::FLASH) {
+        return (Vec::new(), false);
+    }
+    let flashes = data
+        .get::<Vec<Flash>>(reserved::FLASH)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    data.remove(reserved::FLASH);
+    (flashes, true)
+}
+
+impl Session {
+    /// Leaves a message for the next request that uses the session (the one
+    /// after a redirect): see [`flashes`](Self::flashes).
+    ///
+    /// ```
+    /// use client_session::{Level, testing};
+    ///
+    /// let session = testing::session();
+    /// session.flash(Level::Success, "Item added");
+    /// // The next request, with the cookie this response sets:
+    /// let next = testing::next_request(&session);
+    /// assert_eq!(next.flashes()[0].message, "Item added");
+    /// // …and the one after has nothing.
+    /// assert!(testing::next_request(&next).flashes().is_empty());
+    /// ```
+    ///
+    /// Messages survive [`regenerate`](Self::regenerate) and
+    /// [`destroy`](Self::destroy) in the same request (so "Logged out" can
+    /// follow a logout); they take room in the cookie like any value.
+    pub fn flash(&self, level: Level, message: impl Into<String>) {
+        let flash = Flash {
+            level,
+            message: message.into(),
+        };
+        self.update_reserved("flash", reserved::FLASH, |stored: &mut Vec<Flash>| {
+            stored.push(flash);
+        });
+    }
+
+    /// A message for this response only, never stored: for a page rendered
+    /// without a redirect (a form shown again with its error). It comes
+    /// last in [`flashes`](Self::flashes).
+    pub fn flash_now(&self, level: Level, message: impl Into<String>) {
+        self.with_inbox(|inbox| {
+            inbox.now.push(Flash {
+                level,
+                message: message.into(),
+            });
+        });
+    }
+
+    /// The messages to show in this response: those the previous request
+    /// left (see [`flash`](Self::flash)), then those of
+    /// [`flash_now`](Self::flash_now). They are gone after this request
+    /// whether or not they are read; reading them twice gives them twice.
+    #[must_use]
+    pub fn flashes(&self) -> Vec<Flash> {
+        self.with_inbox(|inbox| {
+            inbox
+                .previous
+                .iter()
+                .chain(inbox.now.iter())
+                .cloned()
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Several sessions in one application: each [`SessionLayer`](crate::SessionLayer)
+//! has a *kind*, a type of the application's choosing, and handlers ask for
+//! the session of a kind by that type — never by a string that two layers
+//! could share by mistake.
+//!
+//! (Example on [`SessionOf`].)
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use crate::session::Session;
+
+/// The kind of the layer made by [`SessionLayer::new`](crate::SessionLayer::new):
+/// its session is the plain [`Session`] (and also `SessionOf<Primary>`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Primary;
+
+/// The session of the layer of kind `K` ([`SessionLayer::of_kind`](crate::SessionLayer::of_kind)).
+/// Dereferences to [`Session`]: every method is there.
+///
+/// Several sessions in one application: each [`SessionLayer`](crate::SessionLayer)
+/// has a *kind*, a type of the application's choosing, and handlers ask for
+/// the session of a kind by that type — never by a string that two layers
+/// could share by mistake.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use client_session::{Key, Keyring, Primary, Session, SessionConfig, SessionLayer, SessionOf};
+///
+/// /// The kind of the cart's session: its own cookie, lifetime and keys.
+/// struct Cart;
+///
+/// async fn add(auth: Session, cart: SessionOf<Cart>) -> &'static str {
+///     let _user: Option<String> = auth.get("user");
+///     cart.insert("items", &["apple"]).expect("a list serializes");
+///     "added"
+/// }
+///
+/// # fn main() -> Result<(), client_session::ConfigError> {
+/// let auth = SessionConfig::builder(Keyring::single(Key::generate())).build()?;
+/// let cart = SessionConfig::builder(Keyring::single(Key::generate()))
+///     .cookie_name("__Host-cart")
+///     .idle_timeout(std::time::Duration::from_secs(30 * 86_400))
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/cart", post(add))
+///     .layer(SessionLayer::new(auth))              // kind `Primary`: the plain `Session`
+///     .layer(SessionLayer::<Cart>::of_kind(cart)); // `SessionOf<Cart>`
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Each layer opens and writes only its own cookie, with its own key ring,
+/// lifetimes and revocation check. Give each its own cookie name: two
+/// layers of one name would overwrite each other's cookie.
+pub struct SessionOf<K> {
+    session: Session,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> SessionOf<K> {
+    pub(crate) fn new(session: Session) -> Self {
+        SessionOf {
+            session,
+            kind: PhantomData,
+        }
+    }
+
+    /// The session itself.
+    #[must_use]
+    pub fn into_inner(self) -> Session {
+        self.session
+    }
+}
+
+impl<K> Clone for SessionOf<K> {
+    fn clone(&self) -> Self {
+        SessionOf::new(self.session.clone())
+    }
+}
+
+impl<K> Deref for SessionOf<K> {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+impl<K> fmt::Debug for SessionOf<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionOf")
+            .field(&std::any::type_name::<K>())
+            .field(&self.session)
+            .finish()
+    }
+}

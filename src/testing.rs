@@ -1,0 +1,211 @@
+//! Helpers for the application's own tests: a [`Session`] built and
+//! inspected without a layer or HTTP, the cookie its response would set,
+//! and a [`CookieJar`] that turns a response's `Set-Cookie` headers into
+//! the next request's `Cookie`.
+//!
+//! ```
+//! use client_session::{Session, testing};
+//!
+//! // The handler under test, called directly.
+//! fn add_to_cart(session: &Session, item: &str) {
+//!     let mut cart: Vec<String> = session.get("cart").unwrap_or_default();
+//!     cart.push(item.to_owned());
+//!     session.insert("cart", &cart).unwrap();
+//! }
+//!
+//! let session = testing::session();
+//! add_to_cart(&session, "apple");
+//! // What the browser would send back, opened as the next request.
+//! let next = testing::next_request(&session);
+//! add_to_cart(&next, "pear");
+//! assert_eq!(next.get::<Vec<String>>("cart").unwrap(), ["apple", "pear"]);
+//! ```
+//!
+//! Everything here goes through the same code as the layer: the session is
+//! sealed, written into `Set-Cookie`, read back from a `Cookie` header and
+//! opened — with the configuration's clock, so a
+//! [`ManualClock`](crate::ManualClock) moves a test through lifetimes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use crate::config::SessionConfig;
+use crate::future::{Written, apply};
+use crate::keys::{Key, Keyring};
+use crate::service::session_for;
+use crate::session::Session;
+
+/// A configuration for tests: a random key, every default.
+#[must_use]
+pub fn config() -> SessionConfig {
+    SessionConfig::builder(Keyring::single(Key::generate()))
+        .build()
+        .expect("the default configuration with a generated key is valid")
+}
+
+/// A session as a request without a cookie sees it, under [`config`].
+#[must_use]
+pub fn session() -> Session {
+    session_with(config())
+}
+
+/// A session as a request without a cookie sees it, under `config`.
+#[must_use]
+pub fn session_with(config: SessionConfig) -> Session {
+    session_for(&Arc::new(config), &HeaderMap::new())
+}
+
+/// A session as a request carrying `cookie` (a `Cookie` header value, e.g.
+/// from [`CookieJar::header`]) sees it, under `config`.
+#[must_use]
+pub fn session_from_cookie(config: SessionConfig, cookie: &HeaderValue) -> Session {
+    session_from_headers(Arc::new(config), cookie)
+}
+
+fn session_from_headers(config: Arc<SessionConfig>, cookie: &HeaderValue) -> Session {
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, cookie.clone());
+    let session = session_for(&config, &headers);
+    session.set_test_cookie(cookie.clone());
+    session
+}
+
+/// The `Set-Cookie` headers the layer would add to a `200 OK` response for
+/// `session`, as they are now. Ends the session's request: later changes
+/// to `session` are lost (as after a real response).
+///
+/// # Panics
+/// When the layer would answer 500 (the session does not fit its cookies):
+/// that is the test's finding.
+#[must_use]
+pub fn response_cookies(session: &Session) -> Vec<HeaderValue> {
+    response_cookies_for(session, StatusCode::OK)
+}
+
+/// [`response_cookies`] for a response with `status` (a 5xx saves nothing).
+///
+/// # Panics
+/// When the layer would answer 500 (the session does not fit its cookies).
+#[must_use]
+pub fn response_cookies_for(session: &Session, status: StatusCode) -> Vec<HeaderValue> {
+    let finished = session.finish(status);
+    let mut headers = HeaderMap::new();
+    let written = apply(&finished, &mut headers);
+    assert!(
+        written != Written::Refused,
+        "the layer would answer 500: the session does not fit its cookies"
+    );
+    headers.get_all(SET_COOKIE).iter().cloned().collect()
+}
+
+/// The session of the next request of the same browser: `session`'s
+/// response cookies (as [`response_cookies`]) stored in a jar and sent
+/// back. A session whose response sets nothing is sent back as it came.
+///
+/// # Panics
+/// When the layer would answer 500 (the session does not fit its cookies).
+#[must_use]
+pub fn next_request(session: &Session) -> Session {
+    let config = session.config();
+    let mut jar = CookieJar::new();
+    if let Some(cookie) = session.test_cookie().as_ref().and_then(|c| c.to_str().ok()) {
+        jar.store_pair(cookie);
+    }
+    jar.update(response_cookies(session).iter());
+    match jar.header() {
+        Some(cookie) => session_from_headers(config, &cookie),
+        None => session_for(&config, &HeaderMap::new()),
+    }
+}
+
+/// A minimal cookie jar for tests: remembers `name=value` pairs from
+/// `Set-Cookie` headers, forgets those expired (`Max-Age=0` or an empty
+/// value), and writes the `Cookie` header of the next request. It ignores
+/// paths, domains and `Secure`, as tests against one application can.
+#[derive(Debug, Clone, Default)]
+pub struct CookieJar {
+    cookies: BTreeMap<String, String>,
+}
+
+impl CookieJar {
+    /// An empty jar.
+    #[must_use]
+    pub fn new() -> CookieJar {
+        CookieJar::default()
+    }
+
+    /// Takes in every `Set-Cookie` of a response's headers.
+    pub fn update_from(&mut self, headers: &HeaderMap) {
+        self.update(headers.get_all(SET_COOKIE).iter());
+    }
+
+    /// Takes in `Set-Cookie` header values.
+    pub fn update<'a>(&mut self, set_cookies: impl IntoIterator<Item = &'a HeaderValue>) {
+        for set_cookie in set_cookies {
+            let Ok(text) = set_cookie.to_str() else {
+                continue;
+            };
+            let mut parts = text.split(';');
+            let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            let expired = value.is_empty()
+                || parts.any(|attribute| {
+                    attribute
+                        .trim()
+                        .split_once('=')
+                        .is_some_and(|(k, v)| k.eq_ignore_ascii_case("max-age") && v.trim() == "0")
+                });
+            if expired {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn store_pair(&mut self, cookie: &str) {
+        for pair in cookie.split(';') {
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+    }
+
+    /// The value of the cookie `name`, if the jar holds it.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// The names of the cookies held, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.cookies.keys().map(String::as_str)
+    }
+
+    /// Whether the jar holds no cookie.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+
+    /// The `Cookie` header for the next request; `None` when empty.
+    #[must_use]
+    pub fn header(&self) -> Option<HeaderValue> {
+        if self.cookies.is_empty() {
+            return None;
+        }
+        let text = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        HeaderValue::from_str(&text).ok()
+    }
+}
