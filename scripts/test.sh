@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included, on a fresh machine:
-#   1. cargo test            — unit, property, vector, corpus-replay, HTTP and doc
+#   1. cargo test            — (every feature) unit, property, vector, corpus-replay, HTTP and doc
 #                               tests; benches and examples compiled, benches run once
 #   2. nginx in front of three demo instances (installs nginx-light if missing)
 #   3. headless Chromium end-to-end (installs chromium and playwright-core if missing)
@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo test"
-cargo test --all-targets
-cargo test --doc
+cargo test --all-features --all-targets
+cargo test --all-features --doc
 
 step "nginx: three instances, one key ring"
 cargo build -q --example login

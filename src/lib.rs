@@ -163,6 +163,9 @@ mod rfc3339;
 mod service;
 mod session;
 pub mod testing;
+#[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
+pub mod tower_sessions_bridge;
 mod typed;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -186,6 +189,9 @@ pub use lifetime::Lifetime;
 pub use revocation::{CheckError, SessionSnapshot, Verdict};
 pub use service::SessionService;
 pub use session::Session;
+#[cfg(feature = "tower-sessions")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-sessions")))]
+pub use tower_sessions_bridge::TowerSessionsLayer;
 pub use typed::TypedSession;
 
 /// The README's code blocks, compiled as doctests so the quick start cannot rot.
