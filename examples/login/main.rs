@@ -12,6 +12,14 @@
 //!   browsers, other instances — is anonymous within the check interval.
 //! * **Log everyone out**: restart the instances with `SESSION_NOT_BEFORE`.
 //! * `/me` shows the session `id` and `authenticated_at` (Unix seconds).
+//! * **CSRF protection** on every form: a hidden `csrf_token` input (and a
+//!   `<meta name="csrf-token">` for scripts, which send it as
+//!   `X-CSRF-Token`); a post without this session's token, or from another
+//!   origin, gets 403. Anonymous posts to pages that need a login get 401
+//!   first: there is nothing to forge for them.
+//! * **Flash messages**: "Logged out.", "Item added." after the redirect;
+//!   "Unknown user name or wrong password." with the 401 form (a message
+//!   for this response only: `flash_now`).
 //!
 //! Environment:
 //! * `SESSION_KEYS` / `SESSION_KEYS_FILE` — the key ring (see the README). When
@@ -35,14 +43,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use client_session::{
-    ConfigError, Key, KeySource, Keyring, Lifetime, Session, SessionConfig, SessionLayer, Verdict,
-    defaults,
+    ConfigError, CsrfForm, CsrfRejection, Key, KeySource, Keyring, Level, Lifetime, Session,
+    SessionConfig, SessionLayer, Verdict, defaults,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -189,7 +197,7 @@ fn app(config: SessionConfig, users: Users, instance: String) -> Router {
     let instance = HeaderValue::from_str(&instance).unwrap_or(HeaderValue::from_static("?"));
     Router::new()
         .route("/", get(home))
-        .route("/login", post(login))
+        .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/logout-everywhere", post(logout_everywhere))
         .route("/me", get(me))
@@ -221,7 +229,7 @@ fn current_user(session: &Session) -> Option<User> {
 
 async fn home(session: Session) -> Html<String> {
     match current_user(&session) {
-        None => Html(page(&login_form(None))),
+        None => Html(page(&session, &login_form(&session))),
         Some(user) => {
             let cart: Vec<String> = session.get("cart").unwrap_or_default();
             let items: String = cart
@@ -230,27 +238,31 @@ async fn home(session: Session) -> Html<String> {
                 .collect();
             let id = session.id().map(|id| id.to_string()).unwrap_or_default();
             let remembered = session.lifetime().persistent() == Some(true);
-            Html(page(&format!(
-                r#"<h1>Welcome, {name}</h1>
+            let csrf = csrf_field(&session);
+            Html(page(
+                &session,
+                &format!(
+                    r#"<h1>Welcome, {name}</h1>
 <p>Role: {role}</p>
 <p>Session <code id="session-id">{id}</code>, logged in at <span id="authenticated-at">{at}</span> (Unix time){remember}.</p>
 <h2>Your cart ({count} items)</h2>
 <ul id="cart">{items}</ul>
-<form method="post" action="/cart">
+<form method="post" action="/cart">{csrf}
   <input name="item" maxlength="200" required placeholder="Item"> <button type="submit">Add to cart</button>
 </form>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>
-<form method="post" action="/logout-everywhere"><button type="submit">Log out everywhere</button></form>"#,
-                name = escape(&user.name),
-                role = escape(&user.role),
-                at = authenticated_at(&session).unwrap_or_default(),
-                remember = if remembered {
-                    ", remembered for 30 days"
-                } else {
-                    ""
-                },
-                count = cart.len(),
-            )))
+<form method="post" action="/logout">{csrf}<button type="submit">Log out</button></form>
+<form method="post" action="/logout-everywhere">{csrf}<button type="submit">Log out everywhere</button></form>"#,
+                    name = escape(&user.name),
+                    role = escape(&user.role),
+                    at = authenticated_at(&session).unwrap_or_default(),
+                    remember = if remembered {
+                        ", remembered for 30 days"
+                    } else {
+                        ""
+                    },
+                    count = cart.len(),
+                ),
+            ))
         }
     }
 }
@@ -265,16 +277,32 @@ struct Credentials {
     remember: Option<String>,
 }
 
+/// The login form on its own URL too (`/` shows it to anonymous visitors).
+async fn login_page(session: Session) -> Response {
+    if current_user(&session).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    Html(page(&session, &login_form(&session))).into_response()
+}
+
 async fn login(
     State(users): State<Users>,
     session: Session,
-    Form(form): Form<Credentials>,
+    form: Result<CsrfForm<Credentials>, CsrfRejection>,
 ) -> Response {
+    // Login forms need the token too: without it, another site could log
+    // a visitor into the attacker's account (login CSRF).
+    let CsrfForm(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
     let user = match users.authenticate(&form.username, &form.password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            let form = login_form(Some("Unknown user name or wrong password."));
-            return (StatusCode::UNAUTHORIZED, Html(page(&form))).into_response();
+            // Shown with this response (no redirect): nothing is stored.
+            session.flash_now(Level::Error, "Unknown user name or wrong password.");
+            let form = login_form(&session);
+            return (StatusCode::UNAUTHORIZED, Html(page(&session, &form))).into_response();
         }
         Err(err) => return unavailable(&err),
     };
@@ -298,21 +326,41 @@ async fn login(
     }
 }
 
-async fn logout(session: Session) -> Redirect {
+/// A form post without fields besides the CSRF token.
+#[derive(Deserialize)]
+struct Confirm {}
+
+async fn logout(session: Session, form: Result<CsrfForm<Confirm>, CsrfRejection>) -> Response {
+    // Nobody to log out: nothing to forge, nothing to do.
+    if current_user(&session).is_none() {
+        return Redirect::to("/").into_response();
+    }
+    if let Err(rejection) = form {
+        return rejection.into_response();
+    }
     session.destroy();
-    Redirect::to("/")
+    session.flash(Level::Info, "Logged out.");
+    Redirect::to("/").into_response()
 }
 
 /// Ends every session of the user: this one now, the others (other
 /// browsers, other instances) at their next check.
-async fn logout_everywhere(State(users): State<Users>, session: Session) -> Response {
+async fn logout_everywhere(
+    State(users): State<Users>,
+    session: Session,
+    form: Result<CsrfForm<Confirm>, CsrfRejection>,
+) -> Response {
     let Some(user) = current_user(&session) else {
         return not_logged_in();
     };
+    if let Err(rejection) = form {
+        return rejection.into_response();
+    }
     if let Err(err) = users.bump_epoch(&user.name).await {
         return unavailable(&err);
     }
     session.destroy();
+    session.flash(Level::Info, "Logged out everywhere.");
     Redirect::to("/").into_response()
 }
 
@@ -360,10 +408,14 @@ struct NewItem {
     item: Option<String>,
 }
 
-async fn add_to_cart(session: Session, Form(form): Form<NewItem>) -> Response {
+async fn add_to_cart(session: Session, form: Result<CsrfForm<NewItem>, CsrfRejection>) -> Response {
     if current_user(&session).is_none() {
         return not_logged_in();
     }
+    let CsrfForm(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
     let item = form.item.unwrap_or_default();
     let chars = item.chars().count();
     if chars == 0 || chars > MAX_ITEM_CHARS {
@@ -373,7 +425,10 @@ async fn add_to_cart(session: Session, Form(form): Form<NewItem>) -> Response {
     let mut cart: Vec<String> = session.get("cart").unwrap_or_default();
     cart.push(item);
     match session.insert("cart", &cart) {
-        Ok(()) => Redirect::to("/").into_response(),
+        Ok(()) => {
+            session.flash(Level::Success, "Item added.");
+            Redirect::to("/").into_response()
+        }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -381,10 +436,10 @@ async fn add_to_cart(session: Session, Form(form): Form<NewItem>) -> Response {
 async fn admin(session: Session) -> Response {
     match current_user(&session) {
         None => not_logged_in(),
-        Some(user) if user.role == "admin" => Html(page(&format!(
-            "<h1>Admin area</h1><p>Hello, {}.</p>",
-            escape(&user.name)
-        )))
+        Some(user) if user.role == "admin" => Html(page(
+            &session,
+            &format!("<h1>Admin area</h1><p>Hello, {}.</p>", escape(&user.name)),
+        ))
         .into_response(),
         Some(_) => (StatusCode::FORBIDDEN, Json(json!({"error": "admins only"}))).into_response(),
     }
@@ -398,13 +453,11 @@ fn not_logged_in() -> Response {
         .into_response()
 }
 
-fn login_form(error: Option<&str>) -> String {
-    let error = error.map_or(String::new(), |e| {
-        format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))
-    });
+fn login_form(session: &Session) -> String {
+    let csrf = csrf_field(session);
     format!(
-        r#"<h1>Log in</h1>{error}
-<form method="post" action="/login">
+        r#"<h1>Log in</h1>
+<form method="post" action="/login">{csrf}
   <label>User name <input name="username" autocomplete="username" required></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
   <label><input name="remember" type="checkbox"> Remember me for 30 days</label>
@@ -414,14 +467,52 @@ fn login_form(error: Option<&str>) -> String {
     )
 }
 
-fn page(body: &str) -> String {
+/// The hidden input that carries this session's CSRF token in a form.
+fn csrf_field(session: &Session) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf_token" value="{}">"#,
+        csrf_token(session)
+    )
+}
+
+/// A fresh masked token (empty only if the OS random generator failed,
+/// and then the post is refused: safe).
+fn csrf_token(session: &Session) -> String {
+    session
+        .csrf_token()
+        .map(|token| token.to_string())
+        .unwrap_or_default()
+}
+
+/// The page around `body`: the flash messages for this response first,
+/// and the CSRF token for scripts in a `<meta>`.
+fn page(session: &Session, body: &str) -> String {
+    let flashes: String = session
+        .flashes()
+        .iter()
+        .map(|flash| {
+            let role = if flash.level == Level::Error {
+                "alert"
+            } else {
+                "status"
+            };
+            format!(
+                r#"<p class="flash {level}" role="{role}">{message}</p>"#,
+                level = flash.level,
+                message = escape(&flash.message)
+            )
+        })
+        .collect();
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>client-session demo</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}} label{{display:block;margin:.5em 0}} .error{{color:#b00}}</style>
+<meta name="csrf-token" content="{token}">
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}} label{{display:block;margin:.5em 0}} .flash{{padding:.5em;border-radius:.3em}} .error{{color:#b00;background:#fee}} .success{{background:#efe}} .info{{background:#eef}} .warning{{background:#ffe}}</style>
 </head><body>
+<div id="flashes">{flashes}</div>
 {body}
-</body></html>"#
+</body></html>"#,
+        token = csrf_token(session),
     )
 }
 
