@@ -41,7 +41,7 @@ pub struct Primary;
 /// let auth = SessionConfig::builder(Keyring::single(Key::generate())).build()?;
 /// let cart = SessionConfig::builder(Keyring::single(Key::generate()))
 ///     .cookie_name("__Host-cart")
-///     .idle_timeout(std::time::Duration::from_secs(30 * 86_400))
+///     .idle_timeout(std::time::Duration::from_secs(2 * 86_400))
 ///     .build()?;
 /// let app: Router = Router::new()
 ///     .route("/cart", post(add))

@@ -155,10 +155,9 @@ impl CookieJar {
             let (name, value) = (name.trim(), value.trim());
             let expired = value.is_empty()
                 || parts.any(|attribute| {
-                    attribute
-                        .trim()
-                        .split_once('=')
-                        .is_some_and(|(k, v)| k.eq_ignore_ascii_case("max-age") && v.trim() == "0")
+                    attribute.trim().split_once('=').is_some_and(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("max-age") && v.trim() == "0"
+                    })
                 });
             if expired {
                 self.cookies.remove(name);
@@ -207,5 +206,86 @@ impl CookieJar {
             .collect::<Vec<_>>()
             .join("; ");
         HeaderValue::from_str(&text).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::lifetime::Lifetime;
+    use std::time::Duration;
+
+    fn value(text: &str) -> HeaderValue {
+        HeaderValue::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_jar_keeps_set_cookies_and_forgets_expired_ones() {
+        let mut jar = CookieJar::new();
+        assert_eq!(jar.header(), None);
+        jar.update([
+            &value("b=2; Path=/; HttpOnly"),
+            &value("a=1; Max-Age=60"),
+            &value("broken"),
+        ]);
+        assert_eq!(jar.header().unwrap(), "a=1; b=2");
+        assert_eq!(jar.get("a"), Some("1"));
+        jar.update([&value("a=; Max-Age=0; Path=/"), &value("b=3")]);
+        assert_eq!(jar.header().unwrap(), "b=3");
+        jar.update([&value("b=4; max-age = 0")]);
+        assert!(jar.is_empty(), "{:?}", jar.names().collect::<Vec<_>>());
+        let mut headers = HeaderMap::new();
+        headers.append(SET_COOKIE, value("c=5"));
+        headers.append(SET_COOKIE, value("d=6; Max-Age=0"));
+        jar.update_from(&headers);
+        assert_eq!(jar.names().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn next_request_carries_the_session_and_the_clock_moves_it_through_lifetimes() {
+        let clock = ManualClock::new(1_800_000_000);
+        let config = SessionConfig::builder(Keyring::single(Key::generate()))
+            .clock(clock.clone())
+            .idle_timeout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let first = session_with(config);
+        assert!(first.id().is_none());
+        first.insert("user", "alice").unwrap();
+        let id = first.id();
+        let second = next_request(&first);
+        assert_eq!(second.get::<String>("user").as_deref(), Some("alice"));
+        assert_eq!(second.id(), id);
+        // A read-only request sets nothing: the browser sends the same cookie again.
+        let third = next_request(&second);
+        assert_eq!(third.id(), id);
+        // Past the idle timeout: no session.
+        clock.advance(601);
+        let late = next_request(&third);
+        assert!(late.id().is_none() && late.is_empty());
+    }
+
+    #[test]
+    fn response_cookies_are_the_layers() {
+        let session = session();
+        assert!(response_cookies(&session).is_empty(), "untouched: nothing");
+        let session = self::session();
+        session.set_lifetime(Lifetime::browser_session(Duration::from_secs(60)));
+        session.insert("k", &1).unwrap();
+        let cookies = response_cookies(&session);
+        assert_eq!(cookies.len(), 1);
+        let text = cookies[0].to_str().unwrap();
+        assert!(
+            text.starts_with("__Host-session=") && !text.contains("Max-Age"),
+            "{text}"
+        );
+        // A destroyed session's next request has none; a 5xx saves nothing.
+        let next = next_request(&session);
+        next.destroy();
+        assert!(next_request(&next).is_empty());
+        let failed = self::session();
+        failed.insert("k", &1).unwrap();
+        assert!(response_cookies_for(&failed, StatusCode::INTERNAL_SERVER_ERROR).is_empty());
     }
 }

@@ -93,6 +93,69 @@ async fn logs_say_what_happened_and_nothing_secret() {
     warnings_name_what_went_wrong(&logs).await;
     revocation_logs_name_the_session_id(&logs).await;
     a_lifetime_over_the_maximum_is_a_warning(&logs).await;
+    csrf_refusals_name_the_reason_never_the_token(&logs).await;
+}
+
+/// A refused unsafe request: one warning with the method, path and reason;
+/// neither the token sent nor the session's appears.
+async fn csrf_refusals_name_the_reason_never_the_token(logs: &Captured) {
+    use axum::routing::{get, post};
+    use client_session::{CsrfConfig, CsrfLayer, Session, SessionLayer};
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            get(|s: Session| async move { s.csrf_token().unwrap().to_string() }),
+        )
+        .route("/transfer", post(|| async { "done" }))
+        .layer(CsrfLayer::new(CsrfConfig::new()))
+        .layer(SessionLayer::new(
+            SessionConfig::builder(ring(&[1])).build().unwrap(),
+        ));
+    let url = serve(app).await;
+    let alice = browser();
+    let token = alice
+        .get(format!("{url}/token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mallory = browser();
+    let mallory_token = mallory
+        .get(format!("{url}/token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    logs.take();
+    let refused = alice
+        .post(format!("{url}/transfer?to=mallory"))
+        .header("x-csrf-token", &mallory_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let logged = logs.take();
+    let warnings: Vec<&str> = logged.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{logged}");
+    assert!(
+        warnings[0].contains(
+            "request refused by the CSRF check (403): the CSRF token is not this session's"
+        ) && warnings[0].contains("method=POST")
+            && warnings[0].contains("path=\"/transfer\"")
+            && warnings[0].contains("reason=\"wrong_token\""),
+        "{logged}"
+    );
+    assert!(!logged.contains("mallory"), "no query string: {logged}");
+    for secret in [&token, &mallory_token] {
+        assert!(
+            !logged.contains(&secret[..20]),
+            "a token in the logs: {logged}"
+        );
+    }
 }
 
 /// A handler asking for more than the configured maximum gets the maximum

@@ -222,6 +222,23 @@ async fn counters_follow_what_the_layer_did_and_carry_nothing_secret() {
         "{with_id}"
     );
 
+    // A CSRF refusal, by reason.
+    let guarded = serve(
+        axum::Router::new()
+            .route("/act", axum::routing::post(|| async { "done" }))
+            .layer(client_session::CsrfLayer::default())
+            .layer(client_session::SessionLayer::new(
+                SessionConfig::builder(ring(&[1])).build().unwrap(),
+            )),
+    )
+    .await;
+    let refused = send_post(&bare, format!("{guarded}/act"), "").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    step(
+        "a post without a CSRF token",
+        &[("client_session_csrf_refused_total{reason=missing_token}", 1)],
+    );
+
     // Nothing secret, bounded labels: every metric recorded above.
     let everything = all_names;
     assert!(everything.len() >= 10, "{everything:?}");

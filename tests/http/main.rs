@@ -7,6 +7,8 @@
 //!   cookie tossing, bounded expiry, failures that do not punish users;
 //! * [`identity`] and [`revocation`]: what a login needs — session ids,
 //!   per-session lifetimes, freshness, the three ways to revoke;
+//! * [`csrf`]: the CSRF layer and extractor, the rule row by row;
+//! * [`flash`], [`typed_and_kinds`]: what apps need around the session;
 //! * [`stacks`]: the layer where users put it — hyper, tower, axum.
 //!
 //! `tests/http_logging.rs` stays its own binary: it installs a global
@@ -16,7 +18,10 @@
 mod common;
 
 mod behaviour;
+mod csrf;
+mod flash;
 mod hardening;
 mod identity;
 mod revocation;
 mod stacks;
+mod typed_and_kinds;

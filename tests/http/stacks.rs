@@ -8,7 +8,7 @@ use crate::common::*;
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
-use client_session::{Session, SessionConfig, SessionLayer};
+use client_session::{RequestSessionExt as _, Session, SessionConfig, SessionLayer};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -20,11 +20,8 @@ use tower::ServiceBuilder;
 
 /// Counts visits in the session: the smallest stateful handler.
 async fn count_visits(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let session = request
-        .extensions()
-        .get::<Session>()
-        .expect("the layer adds a Session")
-        .clone();
+    // RequestSessionExt: no `extensions().get::<Session>().unwrap().clone()`.
+    let session = request.session().expect("the layer adds a Session");
     let visits = session.get::<u64>("visits").unwrap_or(0) + 1;
     session.insert("visits", &visits).unwrap();
     Ok(Response::new(Full::new(Bytes::from(visits.to_string()))))
