@@ -17,6 +17,15 @@
 //! * **A published wire format** ([`format`](mod@format)) with cross-language test vectors.
 //! * **Hostile input is "no session"**: a forged, expired or oversized cookie
 //!   never panics, never causes a 5xx, never allocates without bound.
+//! * **Around the session**: CSRF protection tied to it ([`csrf`](mod@csrf):
+//!   [`Session::csrf_token`], [`CsrfLayer`], `CsrfForm`), flash messages
+//!   ([`Session::flash`]), typed sessions ([`TypedSession`]), several
+//!   sessions in one app ([`SessionOf`]), test helpers ([`testing`]), and
+//!   [`RequestSessionExt`] for hyper.
+//! * **The tower-sessions ecosystem without a store** (feature
+//!   `tower-sessions`): `TowerSessionsLayer` gives handlers a
+//!   `tower_sessions::Session` backed by the sealed cookie, so axum-login and
+//!   axum-messages run unchanged.
 //!
 //! # Quick start (axum)
 //!
@@ -121,6 +130,7 @@
 //! | `client_session_not_written_total` | `outcome`: `answered_500`, `kept_old_cookie` | seals over the size caps, or failed |
 //! | `client_session_revocation_checks_total` | `outcome`: `valid`, `revoked`, `failed_forgiven`, `failed_refused` | revocation checks run |
 //! | `client_session_key_reloads_total` | `outcome`: `loaded`, `refused` | changed key files read again ([`KeySource::watch`]) |
+//! | `client_session_csrf_refused_total` | `reason` ([`Refusal::as_str`]) | unsafe requests refused by the CSRF check |
 //!
 //! Each request also runs in an `INFO` span named `session`, closed with
 //! `session_id` (when there is a session) and `outcome` (`untouched`,
@@ -129,7 +139,10 @@
 //! `kept_old_cookie`); the handler's own events nest in it.
 //!
 //! # Features
-//! * `axum` (default): the [`Session`] extractor for axum 0.8.
+//! * `axum` (default): the extractors for axum 0.8 — [`Session`],
+//!   [`SessionOf`], [`TypedSession`], [`CsrfToken`], `CsrfForm`.
+//! * `tower-sessions`: `TowerSessionsLayer` (module `tower_sessions_bridge`),
+//!   `tower_sessions::Session` backed by this crate's cookies.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

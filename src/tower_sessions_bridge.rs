@@ -35,7 +35,7 @@
 //! | tower-sessions | this crate |
 //! |---|---|
 //! | the record's data (`HashMap<String, Value>`) | the session's values (the crate's own CSRF token and flash messages are not shown to it) |
-//! | `id()` | [`Session::id`] as an `i128` (little-endian bytes of the [`SessionId`](crate::SessionId)) |
+//! | `id()` | [`Session::id`] as an `i128` (little-endian bytes of the [`SessionId`]) |
 //! | `insert`/`remove`/`clear` then saved | the values replaced by the record's when the response leaves (not on a 5xx) |
 //! | `cycle_id()` (axum-login's login) | [`Session::destroy`] then the values in a new session: a new id, a new creation time |
 //! | `flush()` / `delete()` (axum-login's logout) | [`Session::destroy`]: the cookie is expired |

@@ -1,7 +1,7 @@
 //! CSRF protection tied to the session: a synchronizer token kept in the
-//! session ([`token`]), the browser's own word on where a request comes
-//! from ([`origin`]), the token's place in a form body ([`form`]), and the
-//! check that combines them — run by the tower [`CsrfLayer`] for every
+//! session ([`Session::csrf_token`], [`CsrfToken`]), the browser's own word
+//! on where a request comes from (`Sec-Fetch-Site`, `Origin`), the token's
+//! place in a form body, and the check that combines them — run by the tower [`CsrfLayer`] for every
 //! unsafe request, or by the axum extractor [`CsrfForm`] in one handler.
 //!
 //! # The rule

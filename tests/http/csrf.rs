@@ -482,6 +482,14 @@ async fn the_layer_wraps_a_hyper_service_and_hands_the_body_on() {
     assert!(r.text().await.unwrap().ends_with(&format!("|{form}")));
 }
 
+/// Request headers, body (content type, text), expected status and body.
+type Row<'a> = (
+    Vec<(&'a str, String)>,
+    Option<(&'a str, String)>,
+    StatusCode,
+    &'a str,
+);
+
 #[derive(serde::Deserialize)]
 struct Item {
     item: String,
@@ -538,12 +546,7 @@ async fn the_csrf_form_extractor_checks_then_deserializes() {
         .text()
         .await
         .unwrap();
-    let rows: Vec<(
-        Vec<(&str, String)>,
-        Option<(&str, String)>,
-        StatusCode,
-        &str,
-    )> = vec![
+    let rows: Vec<Row> = vec![
         (
             vec![],
             Some((FORM, "item=x".into())),
