@@ -15,8 +15,9 @@
 //! * **CSRF protection** on every form: a hidden `csrf_token` input (and a
 //!   `<meta name="csrf-token">` for scripts, which send it as
 //!   `X-CSRF-Token`); a post without this session's token, or from another
-//!   origin, gets 403. Anonymous posts to pages that need a login get 401
-//!   first: there is nothing to forge for them.
+//!   origin, gets 403. A post from another origin is refused first; then
+//!   anonymous posts to pages that need a login get 401 (nothing to forge),
+//!   then the token is checked.
 //! * **Flash messages**: "Logged out.", "Item added." after the redirect;
 //!   "Unknown user name or wrong password." with the 401 form (a message
 //!   for this response only: `flash_now`).
@@ -326,11 +327,27 @@ async fn login(
     }
 }
 
+/// A post the browser says comes from another origin is refused (403)
+/// before anything else; the rest of the check waits for the handler's own
+/// order (401 to an anonymous request first: there is nothing to forge).
+fn refuse_other_origins<T>(
+    form: Result<CsrfForm<T>, CsrfRejection>,
+) -> Result<Result<CsrfForm<T>, CsrfRejection>, Response> {
+    match form {
+        Err(rejection) if rejection.from_another_origin() => Err(rejection.into_response()),
+        form => Ok(form),
+    }
+}
+
 /// A form post without fields besides the CSRF token.
 #[derive(Deserialize)]
 struct Confirm {}
 
 async fn logout(session: Session, form: Result<CsrfForm<Confirm>, CsrfRejection>) -> Response {
+    let form = match refuse_other_origins(form) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     // Nobody to log out: nothing to forge, nothing to do.
     if current_user(&session).is_none() {
         return Redirect::to("/").into_response();
@@ -350,6 +367,10 @@ async fn logout_everywhere(
     session: Session,
     form: Result<CsrfForm<Confirm>, CsrfRejection>,
 ) -> Response {
+    let form = match refuse_other_origins(form) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     let Some(user) = current_user(&session) else {
         return not_logged_in();
     };
@@ -409,6 +430,10 @@ struct NewItem {
 }
 
 async fn add_to_cart(session: Session, form: Result<CsrfForm<NewItem>, CsrfRejection>) -> Response {
+    let form = match refuse_other_origins(form) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     if current_user(&session).is_none() {
         return not_logged_in();
     }

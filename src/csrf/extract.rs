@@ -48,12 +48,21 @@ use crate::session::Session;
 #[derive(Debug, Clone)]
 pub struct CsrfForm<T>(pub T);
 
-/// Why [`CsrfForm`] refused a request.
+/// Why [`CsrfForm`] refused a request. A refusal is logged and counted
+/// when it becomes the response ([`IntoResponse`]), so a handler that
+/// answers something else first (401 to an anonymous request) logs none.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CsrfRejection {
     /// The CSRF check failed: 403 (400 for a body that could not be read).
-    Refused(Refusal),
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// The request's method, for the log line.
+        method: http::Method,
+        /// The request's path (no query), for the log line.
+        path: String,
+    },
     /// The body is not a urlencoded form: 415.
     NotAForm,
     /// The form does not deserialize into the handler's type: 422.
@@ -65,7 +74,7 @@ pub enum CsrfRejection {
 impl fmt::Display for CsrfRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CsrfRejection::Refused(refusal) => write!(f, "request refused: {refusal}"),
+            CsrfRejection::Refused { refusal, .. } => write!(f, "request refused: {refusal}"),
             CsrfRejection::NotAForm => {
                 f.write_str("expected an application/x-www-form-urlencoded body")
             }
@@ -79,11 +88,36 @@ impl fmt::Display for CsrfRejection {
 
 impl std::error::Error for CsrfRejection {}
 
+impl CsrfRejection {
+    /// Whether the browser said the request comes from another origin
+    /// ([`Refusal::CrossSite`], [`Refusal::ForeignOrigin`]): refuse it
+    /// before anything else, whatever the handler would have answered.
+    #[must_use]
+    pub fn from_another_origin(&self) -> bool {
+        matches!(
+            self,
+            CsrfRejection::Refused {
+                refusal: Refusal::CrossSite | Refusal::ForeignOrigin,
+                ..
+            }
+        )
+    }
+}
+
 impl IntoResponse for CsrfRejection {
     fn into_response(self) -> Response {
-        let status = match self {
-            CsrfRejection::Refused(Refusal::UnreadableBody) => StatusCode::BAD_REQUEST,
-            CsrfRejection::Refused(_) => StatusCode::FORBIDDEN,
+        let status = match &self {
+            CsrfRejection::Refused {
+                refusal,
+                method,
+                path,
+            } => {
+                log_refusal(*refusal, method, path);
+                match refusal {
+                    Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::FORBIDDEN,
+                }
+            }
             CsrfRejection::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CsrfRejection::InvalidForm => StatusCode::UNPROCESSABLE_ENTITY,
             CsrfRejection::MissingSessionLayer => return MissingSessionLayer.into_response(),
@@ -106,9 +140,10 @@ where
             .get::<CsrfConfig>()
             .cloned()
             .unwrap_or_default();
-        let refuse = |refusal: Refusal| {
-            log_refusal(refusal, &parts.method, parts.uri.path());
-            CsrfRejection::Refused(refusal)
+        let refuse = |refusal: Refusal| CsrfRejection::Refused {
+            refusal,
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
         };
         let session = parts
             .extensions

@@ -3,8 +3,17 @@
 // second tab, cookie attributes as the browser sees them, a chunked session
 // past 4 KiB, log out; "remember me" against a browser-session cookie across
 // a restart of the browser on the same profile; "log out everywhere" seen
-// from a second browser. Run through tests/browser/run.sh, which starts the
-// demo and sets:
+// from a second browser; CSRF (7): the hidden csrf_token in every form,
+// masked afresh per page, fetch() with the <meta> token in X-CSRF-Token and
+// without it (403), forged form posts from an attacker page this script
+// serves on another port -- another site (127.0.0.1: the Lax cookie is not
+// sent, 401; a login CSRF 403) and the same site, another origin
+// (localhost: 403) -- with the cart and the session unchanged; flash
+// messages ("Item added.", "Logged out.", "Logged out everywhere.", the
+// wrong-password error with its 401) shown once. Since the forms carry a
+// token, an anonymous page (the login form, also after logging out) gives
+// the browser an anonymous session cookie holding just that token.
+// Run through tests/browser/run.sh, which starts the demo and sets:
 //   BASE_URL        http://localhost:<port>  (localhost: a secure context, so
 //                   Chromium keeps the demo's Secure cookies over plain http)
 //   USER_DATA_DIR   a fresh, empty profile directory
@@ -16,6 +25,7 @@
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 import { chromium } from "playwright-core";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -111,9 +121,9 @@ async function logIn(page, { remember = false } = {}) {
   return response.request().postData() ?? "";
 }
 
-/** GET /me as a navigation of `page`: its status and JSON (null when not JSON). */
-async function me(page) {
-  const response = await page.goto(`${BASE_URL}/me`);
+/** GET `path` as a navigation of `page`: its status and JSON (null when not JSON). */
+async function getJson(page, path) {
+  const response = await page.goto(`${BASE_URL}${path}`);
   let json = null;
   try {
     json = await response.json();
@@ -122,6 +132,9 @@ async function me(page) {
   }
   return { status: response.status(), json };
 }
+
+/** GET /me as a navigation of `page`. */
+const me = (page) => getJson(page, "/me");
 
 const nowSeconds = () => Date.now() / 1000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -292,12 +305,20 @@ await scenario("0-4 log in, cart, chunks, log out", async () => {
   check("3.5 the second tab sees the same chunked session", JSON.stringify(await cartItems(tab2)) === JSON.stringify(expected));
 
   // -- log out
+  const loggedInValues = new Set(sessionCookies(await context.cookies()).map((c) => c.value));
   await submit(page, "Log out", "/logout");
   await page.locator("h1", { hasText: "Log in" }).waitFor();
   const loggedOut = (await page.locator("h1").textContent()) === "Log in";
   jar = sessionCookies(await context.cookies());
-  check("4.1 log out: the login form is back and no session* cookie is left in the jar",
-    loggedOut && jar.length === 0, `jar: ${JSON.stringify(jar.map((c) => c.name))}`);
+  // Changed with the CSRF token (was: no session* cookie left at all): the
+  // login form that / shows after the redirect carries a token, kept in a
+  // new anonymous session, so the jar holds that one cookie. What the user
+  // needs still holds: neither chunk of the logged-in session is left (no
+  // cookie with a logged-in value, no __Host-session.1), and the new cookie
+  // holds no user (4.3: /me is 401).
+  check("4.1 log out: the login form is back; no cookie of the logged-in session is left in the jar (at most a new anonymous __Host-session)",
+    loggedOut && loggedInValues.size > 0 && jar.length <= 1 && jar.every((c) => c.name === NAME && !loggedInValues.has(c.value)),
+    `jar: ${JSON.stringify(jar.map((c) => `${c.name}${loggedInValues.has(c.value) ? " (logged-in value)" : ""}`))}`);
   await tab2.reload();
   check("4.2 the second tab is logged out too", (await tab2.locator("h1").textContent()) === "Log in");
   response = await page.goto(`${BASE_URL}/me`);
@@ -421,15 +442,26 @@ await scenario("6 log out everywhere", async () => {
 
   await pageA.goto(`${BASE_URL}/`);
   await pageB.goto(`${BASE_URL}/`);
+  // The logged-in sessions' cookie values, to tell them from the anonymous
+  // cookie that replaces them.
+  const loggedInA = new Set(sessionCookies(await deviceA.cookies()).map((c) => c.value));
+  const loggedInB = new Set(sessionCookies(await deviceB.cookies()).map((c) => c.value));
   await submit(pageA, "Log out everywhere", "/logout-everywhere");
   const clickedAt = Date.now();
   await pageA.locator("h1", { hasText: "Log in" }).waitFor();
+  const headingA = await pageA.locator("h1").textContent();
   const jarA = sessionCookies(await deviceA.cookies());
+  const meA2 = await me(pageA);
   // Could fail: the button missing, the POST refused, or A's own session
-  // left in place.
-  check("6.2 browser A clicks \"Log out everywhere\": A shows the login form, no session cookie in A's jar",
-    (await pageA.locator("h1").textContent()) === "Log in" && jarA.length === 0,
-    `A's jar ${JSON.stringify(jarA.map((c) => c.name))}`);
+  // left in place. Changed with the CSRF token (was: no session cookie in
+  // A's jar): the login form A now sees carries a token, kept in a new
+  // anonymous session; so: none of A's logged-in cookie values left, at most
+  // that one anonymous cookie, and /me 401 (added: the jar alone no longer
+  // says A is anonymous).
+  check("6.2 browser A clicks \"Log out everywhere\": A shows the login form, A's logged-in cookie is gone (at most a new anonymous one), /me is 401",
+    headingA === "Log in" && loggedInA.size > 0 && jarA.length <= 1 &&
+      jarA.every((c) => c.name === NAME && !loggedInA.has(c.value)) && meA2.status === 401,
+    `A's jar ${JSON.stringify(jarA.map((c) => `${c.name}${loggedInA.has(c.value) ? " (logged-in value)" : ""}`))}; /me ${meA2.status}`);
 
   // B's session was last checked at or before its log-in, before the click:
   // a check interval after the click, B's next request is checked for sure.
@@ -445,11 +477,22 @@ await scenario("6 log out everywhere", async () => {
     heading === "Log in" && (await pageB.locator('form[action="/login"]').count()) === 1,
     `B's heading ${JSON.stringify(heading)}`);
   const jarB = sessionCookies(await deviceB.cookies());
+  // The reload's Set-Cookie for __Host-session: its value (empty when it
+  // expires the cookie).
+  const resetB = /(?:^|\n)__Host-session=([^;\n]*)/.exec(setCookie);
   // Could fail: the revoked request answered anonymously but the cookie
-  // kept (no expiring Set-Cookie): B would carry a dead 30-day cookie.
-  check("6.4 the server expired B's session cookie: gone from B's jar",
-    jarB.length === 0 && /(^|\n)__Host-session=;[^\n]*Max-Age=0\b/.test(setCookie),
-    `B's jar ${JSON.stringify(jarB.map((c) => c.name))}; Set-Cookie ${JSON.stringify(setCookie.replace(/=[^;]{16,}/g, "=…"))}`);
+  // kept (no Set-Cookie replacing it): B would carry a dead 30-day cookie.
+  // Changed with the CSRF token (was: B's jar empty and a Set-Cookie with
+  // Max-Age=0): the anonymous login page now carries a token, so the same
+  // response replaces the revoked cookie with a new anonymous one instead
+  // of expiring it. Still required: a Set-Cookie for __Host-session that
+  // expires it or sets another value, and none of B's logged-in values
+  // left in the jar (at most that anonymous cookie; 6.5: /me is 401).
+  check("6.4 the server replaced B's revoked session cookie: B's logged-in cookie is gone from B's jar (at most a new anonymous one)",
+    loggedInB.size > 0 && resetB !== null && (resetB[1] === "" ? /(^|\n)__Host-session=;[^\n]*Max-Age=0\b/.test(setCookie) : !loggedInB.has(resetB[1])) &&
+      jarB.length <= 1 && jarB.every((c) => c.name === NAME && !loggedInB.has(c.value)),
+    `B's jar ${JSON.stringify(jarB.map((c) => `${c.name}${loggedInB.has(c.value) ? " (logged-in value)" : ""} expires ${c.expires === -1 ? -1 : `in ${Math.round(c.expires - nowSeconds())} s`}`))}; ` +
+      `Set-Cookie ${JSON.stringify(setCookie.replace(/=[^;]{16,}/g, "=…"))}`);
   const meB2 = await me(pageB);
   check("6.5 browser B: GET /me is 401", meB2.status === 401, `status ${meB2.status}`);
 
@@ -468,6 +511,324 @@ await scenario("6 log out everywhere", async () => {
   }
   await close(deviceA);
   await close(deviceB);
+});
+
+// -- 7. CSRF and flash messages. The demo's own forms post their hidden
+// csrf_token (log in, add to cart, log out: also 1.1-1.2, 4.1, 5.1, 6.2);
+// a script of the demo's page sends the <meta name="csrf-token"> in
+// X-CSRF-Token; pages of another origin, served below by a tiny attacker
+// server on another port, post forms at the demo in the same browser. The
+// demo is http://localhost:PORT; the attacker is http://127.0.0.1:OTHER
+// (another site for the browser) or http://localhost:OTHER (the same
+// site, another origin).
+
+/** An attacker: GET /attack?spec={"action":URL,"fields":{...}} answers a
+ * page whose form posts `fields` to `action` as soon as it loads. */
+function startAttacker() {
+  const esc = (text) => String(text).replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://attacker");
+    if (url.pathname !== "/attack") {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found");
+      return;
+    }
+    let spec;
+    try {
+      spec = JSON.parse(url.searchParams.get("spec") ?? "");
+    } catch {
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end("bad spec");
+      return;
+    }
+    const inputs = Object.entries(spec.fields ?? {})
+      .map(([name, value]) => `<input type="hidden" name="${esc(name)}" value="${esc(value)}">`)
+      .join("");
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Win a prize</title></head><body>
+<form id="f" method="post" action="${esc(spec.action)}">${inputs}</form>
+<script>document.getElementById("f").submit();</script>
+</body></html>`);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** Sends `page` to the attacker page at `attackerOrigin`, which posts
+ * `fields` to the demo's `path`; waits for the POST's answer and the page
+ * it leaves. Returns its status, body (start) and what the browser sent. */
+async function attack(page, attackerOrigin, path, fields) {
+  const target = `${BASE_URL}${path}`;
+  const spec = JSON.stringify({ action: target, fields });
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.url() === target),
+    // "commit": the page's script submits the form while it loads.
+    page.goto(`${attackerOrigin}/attack?spec=${encodeURIComponent(spec)}`, { waitUntil: "commit" }),
+  ]);
+  // The answer's page (a refusal's text), not the attacker's still shown.
+  await page.waitForURL(target, { waitUntil: "load" });
+  const sent = await response.request().allHeaders();
+  let body = "";
+  try {
+    body = (await response.text()).slice(0, 120);
+  } catch {
+    // no body kept
+  }
+  return {
+    status: response.status(),
+    body,
+    site: sent["sec-fetch-site"] ?? "(none)",
+    origin: sent.origin ?? "(none)",
+    cookieSent: /(^|;\s*)__Host-session=/.test(sent.cookie ?? ""),
+    from: page.url(),
+  };
+}
+const describe = (a) =>
+  `${a.status} ${JSON.stringify(a.body)}; sent Sec-Fetch-Site ${a.site}, Origin ${a.origin}, session cookie ${a.cookieSent ? "sent" : "not sent"}`;
+
+/** The CSRF tokens a page carries: each form's hidden inputs, and the meta. */
+async function tokens(page) {
+  return page.evaluate(() => ({
+    forms: [...document.forms].map((form) => ({
+      action: form.getAttribute("action"),
+      hidden: [...form.querySelectorAll('input[type=hidden][name*=csrf]')].map((input) => ({ name: input.name, value: input.value })),
+    })),
+    meta: document.querySelector('meta[name="csrf-token"]')?.content ?? null,
+  }));
+}
+const TOKEN = /^[A-Za-z0-9_-]{86}$/;
+
+/** The flash messages the page shows: text, class, role. */
+async function flashes(page) {
+  return page.locator("#flashes > *").evaluateAll((nodes) =>
+    nodes.map((node) => ({ text: node.textContent, class: node.className, role: node.getAttribute("role") })));
+}
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+await scenario("7 CSRF and flash", async () => {
+  const attacker = await startAttacker();
+  const attackerPort = attacker.address().port;
+  const CROSS_SITE = `http://127.0.0.1:${attackerPort}`;
+  const SAME_SITE = `http://localhost:${attackerPort}`;
+  info(`attacker pages on ${CROSS_SITE} (another site) and ${SAME_SITE} (same site, another origin)`);
+  try {
+    const context = await launch(join(PROFILES_DIR, "csrf"));
+    const page = context.pages()[0] ?? (await context.newPage());
+
+    // -- anonymous: the login form carries a token, kept in an anonymous session
+    await page.goto(`${BASE_URL}/`);
+    let t = await tokens(page);
+    let jar = sessionCookies(await context.cookies());
+    // Could fail: the login form without its hidden token (login CSRF
+    // open), no meta, or no cookie to keep the token's secret in.
+    check("7.1 anonymous /: the login form carries one hidden csrf_token (86 characters), the page a <meta name=csrf-token>, the jar one anonymous __Host-session",
+      t.forms.length === 1 && t.forms[0].action === "/login" && t.forms[0].hidden.length === 1 &&
+        t.forms[0].hidden[0].name === "csrf_token" && TOKEN.test(t.forms[0].hidden[0].value) && TOKEN.test(t.meta ?? "") &&
+        jar.length === 1 && jar[0].name === NAME,
+      `${JSON.stringify(t.forms.map((f) => `${f.action}: ${f.hidden.map((h) => `${h.name} ${h.value.length} chars`).join(", ")}`))}; ` +
+        `meta ${t.meta?.length ?? "missing"}; jar ${JSON.stringify(jar.map((c) => c.name))}`);
+
+    // -- a wrong password: 401, the form again, the error once
+    await page.fill('input[name="username"]', "user1");
+    await page.fill('input[name="password"]', "not-my-password");
+    const [wrong] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/login"),
+      page.getByRole("button", { name: "Log in", exact: true }).click(),
+    ]);
+    // The answer's page (the form was on /).
+    await page.waitForURL(`${BASE_URL}/login`, { waitUntil: "load" });
+    let shown = await flashes(page);
+    // Could fail: another status, the form not shown again, the message
+    // missing, doubled or not marked as an alert.
+    check("7.2 a wrong password: 401, the login form again, the error flash (class \"flash error\", role alert)",
+      wrong.status() === 401 && (await page.locator('form[action="/login"]').count()) === 1 &&
+        same(shown, [{ text: "Unknown user name or wrong password.", class: "flash error", role: "alert" }]),
+      `status ${wrong.status()}; flashes ${JSON.stringify(shown)}`);
+    const loginPage = await page.goto(`${BASE_URL}/login`);
+    shown = await flashes(page);
+    // Could fail: GET /login not serving the form, or the error stored and
+    // shown again (it is for the 401 response only).
+    check("7.3 then GET /login: the login form, no flash (the error was shown once)",
+      loginPage.status() === 200 && (await page.locator('form[action="/login"]').count()) === 1 && shown.length === 0,
+      `status ${loginPage.status()}; flashes ${JSON.stringify(shown)}`);
+
+    // -- the demo's own login form, with its token
+    t = await tokens(page);
+    const formToken = t.forms[0]?.hidden[0]?.value;
+    const posted = new URLSearchParams(await logIn(page, { remember: false }));
+    const who = await me(page);
+    check("7.4 log in via the form: the POST carries the hidden csrf_token as rendered; /me is user1",
+      posted.get("csrf_token") === formToken && TOKEN.test(formToken ?? "") && who.status === 200 && who.json?.user === "user1",
+      `posted csrf_token ${posted.get("csrf_token") === formToken ? "= the form's" : JSON.stringify(posted.get("csrf_token"))}; /me ${who.status}`);
+    const sessionId = who.json?.id;
+
+    // -- every form of the logged-in page carries a token; masked per render
+    await page.goto(`${BASE_URL}/`);
+    const first = await tokens(page);
+    const formCount = await page.locator("form").count();
+    const hiddenCount = await page.locator("form input[type=hidden][name*=csrf]").count();
+    // Could fail: a form without the hidden input (its post would be 403),
+    // a form with two, a token not 86 characters, or no meta.
+    check("7.5 logged-in /: each form carries one hidden csrf_token (count of hidden inputs = count of forms), and the meta",
+      formCount === 3 && hiddenCount === formCount && first.forms.every((f) => f.hidden.length === 1 && f.hidden[0].name === "csrf_token" && TOKEN.test(f.hidden[0].value)) &&
+        TOKEN.test(first.meta ?? "") &&
+        same(first.forms.map((f) => f.action), ["/cart", "/logout", "/logout-everywhere"]),
+      `${formCount} forms (${first.forms.map((f) => f.action).join(", ")}), ${hiddenCount} hidden csrf inputs; meta ${first.meta?.length ?? "missing"}`);
+    await page.reload();
+    const second = await tokens(page);
+    const texts = (x) => [...x.forms.flatMap((f) => f.hidden.map((h) => h.value)), x.meta];
+    const overlap = texts(first).filter((v) => texts(second).includes(v));
+    // Could fail: the same token text on every page (not masked: BREACH).
+    check("7.6 two loads of / give different token texts (a fresh mask per render), all 86 characters",
+      overlap.length === 0 && texts(second).every((v) => TOKEN.test(v ?? "")),
+      `first ${texts(first).map((v) => v?.slice(0, 8) + "…").join(" ")}; second ${texts(second).map((v) => v?.slice(0, 8) + "…").join(" ")}`);
+
+    // -- a script of the demo's page: the meta's token in X-CSRF-Token
+    const post = (item, header) => page.evaluate(async ({ item, header }) => {
+      const headers = { "Content-Type": "application/x-www-form-urlencoded" };
+      if (header === "meta") headers["X-CSRF-Token"] = document.querySelector('meta[name="csrf-token"]').content;
+      else if (header) headers["X-CSRF-Token"] = header;
+      const r = await fetch("/cart", { method: "POST", headers, body: new URLSearchParams({ item }).toString() });
+      return { status: r.status, redirected: r.redirected, url: r.url, text: (await r.text()).slice(0, 120) };
+    }, { item, header });
+    let cart = await getJson(page, "/cart");
+    const cartBefore = cart.json;
+    await page.goto(`${BASE_URL}/`);
+    const viaFetch = await post("via-fetch", "meta");
+    cart = await getJson(page, "/cart");
+    // Could fail: the header not read, the token refused, or the item not
+    // stored (the redirect's page came from an unchanged session).
+    check("7.7 fetch() from the demo's page, X-CSRF-Token from the meta: POST /cart item=via-fetch → redirect followed to / (200), the item is in /cart",
+      viaFetch.status === 200 && viaFetch.redirected && new URL(viaFetch.url).pathname === "/" &&
+        Array.isArray(cartBefore) && same(cart.json, [...cartBefore, "via-fetch"]),
+      `fetch ${viaFetch.status} redirected ${viaFetch.redirected} to ${viaFetch.url}; /cart ${cart.status}: ${JSON.stringify(cart.json)}`);
+    const cartAfterFetch = cart.json;
+    await page.goto(`${BASE_URL}/`);
+    const noToken = await post("no-token", null);
+    const fakeToken = await post("fake-token", randomBytes(64).toString("base64url"));
+    cart = await getJson(page, "/cart");
+    // Could fail: a same-origin script posting without a token (only the
+    // weaker allow_same_origin_without_token lets it), or any well-formed
+    // token accepted.
+    check("7.8 the same fetch without the header (no token in the body either): 403, cart unchanged",
+      noToken.status === 403 && !noToken.redirected && same(cart.json, cartAfterFetch),
+      `fetch ${noToken.status} ${JSON.stringify(noToken.text)}; /cart ${JSON.stringify(cart.json)}`);
+    check("7.9 the same fetch with a made-up 86-character X-CSRF-Token: 403, cart unchanged",
+      fakeToken.status === 403 && !fakeToken.redirected && same(cart.json, cartAfterFetch),
+      `fetch ${fakeToken.status} ${JSON.stringify(fakeToken.text)}`);
+
+    // -- "Item added." once
+    await page.goto(`${BASE_URL}/`);
+    await addItem(page, "flash-me", cartAfterFetch.length + 1);
+    shown = await flashes(page);
+    await page.reload();
+    const again = await flashes(page);
+    cart = await getJson(page, "/cart");
+    // Could fail: no message, twice, the wrong level, or shown again on
+    // reload (not removed when shown).
+    check("7.10 add an item via the form: the page shows \"Item added.\" (class \"flash success\", role status); after a reload it is gone",
+      same(shown, [{ text: "Item added.", class: "flash success", role: "status" }]) && again.length === 0 &&
+        same(cart.json, [...cartAfterFetch, "flash-me"]),
+      `after the add ${JSON.stringify(shown)}; after reload ${JSON.stringify(again)}`);
+    const cartKept = cart.json;
+
+    // -- forged posts from other origins, in the logged-in browser
+    const stillLoggedIn = async () => {
+      const whoNow = await me(page);
+      const cartNow = await getJson(page, "/cart");
+      return {
+        ok: whoNow.status === 200 && whoNow.json?.user === "user1" && whoNow.json?.id === sessionId && same(cartNow.json, cartKept),
+        text: `/me ${whoNow.status} ${whoNow.json?.user ?? ""} ${whoNow.json?.id === sessionId ? "same id" : `id ${whoNow.json?.id}`}; /cart ${cartNow.status} ${JSON.stringify(cartNow.json)}`,
+      };
+    };
+    const fake = randomBytes(64).toString("base64url");
+    await page.goto(`${BASE_URL}/`);
+    // Another site: Chromium withholds the SameSite=Lax session cookie from
+    // a cross-site POST, and sends Sec-Fetch-Site: cross-site, which the demo
+    // refuses (403) before anything else — before its 401 to anonymous posts.
+    let forged = await attack(page, CROSS_SITE, "/cart", { item: "stolen" });
+    let after = await stillLoggedIn();
+    check("7.11 another site (127.0.0.1) posts item=stolen to /cart: refused (403: Sec-Fetch-Site cross-site; the Lax cookie is not even sent), cart unchanged, still logged in",
+      forged.status === 403 && !forged.cookieSent && forged.site === "cross-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    forged = await attack(page, CROSS_SITE, "/cart", { item: "stolen", csrf_token: fake });
+    after = await stillLoggedIn();
+    check("7.12 the same with a made-up csrf_token field: refused (403), cart unchanged, still logged in",
+      forged.status === 403 && !forged.cookieSent && forged.site === "cross-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    forged = await attack(page, CROSS_SITE, "/logout-everywhere", { csrf_token: fake });
+    after = await stillLoggedIn();
+    check("7.13 another site posts to /logout-everywhere: refused (403), still logged in",
+      forged.status === 403 && !forged.cookieSent && forged.site === "cross-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    // Login CSRF: logging the victim into the attacker's account.
+    forged = await attack(page, CROSS_SITE, "/login", { username: "admin", password: "adminpassword", csrf_token: fake });
+    after = await stillLoggedIn();
+    check("7.14 another site posts admin's credentials to /login (login CSRF): 403 (Sec-Fetch-Site cross-site), still user1 with the same session",
+      forged.status === 403 && forged.site === "cross-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    // The same site, another origin (another port of localhost): the
+    // browser sends the Lax cookie, so the header check must refuse.
+    forged = await attack(page, SAME_SITE, "/cart", { item: "stolen" });
+    after = await stillLoggedIn();
+    check("7.15 another origin of the same site (localhost, another port) posts item=stolen to /cart with the session cookie: 403, cart unchanged",
+      forged.status === 403 && forged.cookieSent && forged.site === "same-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    forged = await attack(page, SAME_SITE, "/cart", { item: "stolen", csrf_token: fake });
+    after = await stillLoggedIn();
+    check("7.16 the same with a made-up csrf_token field: 403, cart unchanged",
+      forged.status === 403 && forged.cookieSent && forged.site === "same-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    const forgedAt = Date.now();
+    forged = await attack(page, SAME_SITE, "/logout-everywhere", { csrf_token: fake });
+    after = await stillLoggedIn();
+    check("7.17 another origin of the same site posts to /logout-everywhere with the session cookie: 403, still logged in",
+      forged.status === 403 && forged.cookieSent && forged.site === "same-site" && after.ok,
+      `${describe(forged)}; ${after.text}`);
+    // Had a forged "log out everywhere" moved the epoch, this session would
+    // be revoked at its next check.
+    const waitMs = CHECK_INTERVAL * 1000 + 1500 - (Date.now() - forgedAt);
+    info(`waiting ${(Math.max(0, waitMs) / 1000).toFixed(1)} s (check interval ${CHECK_INTERVAL} s + 1.5 s)`);
+    await sleep(Math.max(0, waitMs));
+    after = await stillLoggedIn();
+    check("7.18 a check interval after the forged posts: still logged in, same session, same cart (no epoch moved)", after.ok, after.text);
+
+    // -- "Logged out." once
+    await page.goto(`${BASE_URL}/`);
+    const loggedInValues = new Set(sessionCookies(await context.cookies()).map((c) => c.value));
+    await submit(page, "Log out", "/logout");
+    await page.locator("h1", { hasText: "Log in" }).waitFor();
+    shown = await flashes(page);
+    jar = sessionCookies(await context.cookies());
+    await page.reload();
+    const reloaded = await flashes(page);
+    const gone = await me(page);
+    // Could fail: no message, the wrong level, shown again on reload, or
+    // the flash kept in the logged-in session (destroyed) instead of the
+    // new anonymous one.
+    check("7.19 log out via the form: the page shows \"Logged out.\" (class \"flash info\", role status), gone after a reload; the old cookie is gone, /me 401",
+      same(shown, [{ text: "Logged out.", class: "flash info", role: "status" }]) && reloaded.length === 0 &&
+        jar.length === 1 && jar[0].name === NAME && !loggedInValues.has(jar[0].value) && gone.status === 401,
+      `after logout ${JSON.stringify(shown)}; after reload ${JSON.stringify(reloaded)}; jar ${JSON.stringify(jar.map((c) => `${c.name}${loggedInValues.has(c.value) ? " (logged-in value)" : ""}`))}; /me ${gone.status}`);
+
+    // -- "Logged out everywhere."
+    await page.goto(`${BASE_URL}/`);
+    await logIn(page, { remember: false });
+    await submit(page, "Log out everywhere", "/logout-everywhere");
+    await page.locator("h1", { hasText: "Log in" }).waitFor();
+    shown = await flashes(page);
+    await page.reload();
+    const reloaded2 = await flashes(page);
+    check("7.20 log in again, \"Log out everywhere\": the page shows \"Logged out everywhere.\" (info), gone after a reload",
+      same(shown, [{ text: "Logged out everywhere.", class: "flash info", role: "status" }]) && reloaded2.length === 0,
+      `after ${JSON.stringify(shown)}; after reload ${JSON.stringify(reloaded2)}`);
+    await close(context);
+  } finally {
+    attacker.closeAllConnections();
+    await new Promise((resolve) => attacker.close(resolve));
+  }
 });
 
 console.log(`(${((Date.now() - startedAt) / 1000).toFixed(1)}s in the browser)`);

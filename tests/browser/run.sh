@@ -3,7 +3,12 @@
 # /usr/bin/chromium): form log-in, cart, reload, second tab, HttpOnly / Secure /
 # SameSite as the browser stores them, a session chunked past 4 KiB, log out;
 # "remember me" against a browser-session cookie across a browser restart on
-# the same profile; "log out everywhere" seen from a second browser.
+# the same profile; "log out everywhere" seen from a second browser; CSRF:
+# the hidden token in every form (masked per page), fetch() with and without
+# X-CSRF-Token, forged form posts from an attacker page on another port
+# (another site, and the same site / another origin) refused with the cart
+# and session unchanged; flash messages shown once ("Item added.", "Logged
+# out.", "Logged out everywhere.", the wrong-password error with its 401).
 #
 #   tests/browser/run.sh            from the repository root (or anywhere)
 #
@@ -20,7 +25,10 @@
 # temporary directory, not the machine-wide default that other runs share
 # ("log out everywhere" writes to it); its revocation check runs every
 # SESSION_CHECK_INTERVAL=2 seconds. Browser profiles live in the same
-# directory. Every process started is killed by PID on exit, also on failure.
+# directory. e2e.mjs serves the CSRF attacker pages itself, on another free
+# port of 127.0.0.1 (reached as http://127.0.0.1:PORT2 and
+# http://localhost:PORT2), and closes that server when done. Every process
+# started is killed by PID on exit, also on failure.
 # Prints PASS/FAIL per check and ends with "N passed, M failed".
 set -euo pipefail
 
@@ -123,7 +131,7 @@ fi
 echo "demo: $LOGIN_BIN on 127.0.0.1:$PORT (pid $DEMO_PID)"
 echo "chromium: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
 
-# -- the browser test, bounded in time (seven browser launches, two waits
+# -- the browser test, bounded in time (eight browser launches, three waits
 # for the check interval)
 BASE_URL="http://localhost:$PORT" USER_DATA_DIR="$TMP/profile" PROFILES_DIR="$TMP/profiles" \
     SESSION_CHECK_INTERVAL=$CHECK_INTERVAL PID_FILE="$TMP/browser.pids" \
