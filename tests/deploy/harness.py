@@ -1,6 +1,7 @@
-"""Shared helpers for the deployment tests: a cookie-jar HTTP client, the
-check reporter, process management with PID files, and the key/cookie
-arithmetic of the client-session wire format. Python 3 standard library only.
+"""Shared helpers for the deployment tests: a cookie-jar HTTP client that
+posts forms the way a browser does (with the page's CSRF token), the check
+reporter, process management with PID files, and the key/cookie arithmetic
+of the client-session wire format. Python 3 standard library only.
 
 Everything talks to 127.0.0.1 only.
 """
@@ -8,8 +9,10 @@ Everything talks to 127.0.0.1 only.
 import base64
 import hashlib
 import hmac
+import html
 import http.client
 import os
+import re
 import secrets
 import signal
 import socket
@@ -20,6 +23,8 @@ import urllib.parse
 
 HOST = "127.0.0.1"
 COOKIE_NAME = "__Host-session"
+# Where the demo takes a CSRF token besides the form field (for scripts).
+CSRF_HEADER = "X-CSRF-Token"
 
 
 # --------------------------------------------------------------------------
@@ -84,6 +89,79 @@ class Response:
     def text(self):
         return self.body.decode("utf-8", "replace")
 
+    @property
+    def csrf(self):
+        """(name, value) of the page's hidden CSRF input, or None."""
+        return csrf_field(self.text()) if self.body else None
+
+    @property
+    def csrf_meta(self):
+        """The token of the page's <meta name="csrf-token"> (for scripts), or None."""
+        return csrf_meta(self.text()) if self.body else None
+
+
+# --------------------------------------------------------------------------
+# CSRF tokens in forms
+#
+# The demo's forms carry <input type="hidden" name="csrf_token" value="...">:
+# a token masked afresh on every render, each verifying against the secret
+# of the session (the cookie) that rendered it, on any instance sharing the
+# key ring. A browser posts a form it was shown; the client does the same:
+# GET a page with a form, take the hidden input, send it with the form.
+
+_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+_META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def _attributes(tag):
+    return {
+        m.group(1).lower(): html.unescape(next((g for g in m.groups()[1:] if g is not None), ""))
+        for m in _ATTR.finditer(tag)
+    }
+
+
+def csrf_field(text):
+    """(name, value) of the first hidden input whose name contains "csrf",
+    or None when the page has none."""
+    for tag in _INPUT.findall(text):
+        attrs = _attributes(tag)
+        if attrs.get("type", "").lower() == "hidden" and "csrf" in attrs.get("name", "").lower():
+            return attrs["name"], attrs.get("value", "")
+    return None
+
+
+def csrf_meta(text):
+    """The content of <meta name="csrf-token">, or None."""
+    for tag in _META.findall(text):
+        attrs = _attributes(tag)
+        if attrs.get("name", "").lower() == "csrf-token":
+            return attrs.get("content")
+    return None
+
+
+def with_csrf(form, field):
+    """A copy of `form` with the CSRF field (name, value) added; `field` may
+    be a Response (its hidden input is used) or None (nothing added, so the
+    server's refusal shows in the check)."""
+    if isinstance(field, Response):
+        field = field.csrf
+    out = dict(form)
+    if field is not None:
+        out[field[0]] = field[1]
+    return out
+
+
+# The form routes whose success replaces the session (login regenerates it,
+# logout destroys it): a token kept from before is not the new session's.
+SESSION_REPLACING = ("/login", "/logout", "/logout-everywhere")
+
+
+def token_page_for(path):
+    """The page whose form a browser posts to `path`: the login form for
+    /login, the home page (cart, logout and log-out-everywhere forms) else."""
+    return "/login" if path == "/login" else "/"
+
 
 def parse_set_cookie(value):
     """'n=v; Max-Age=3; HttpOnly' -> ('n', 'v', {'max-age': '3', 'httponly': ''})."""
@@ -106,6 +184,8 @@ class Client:
         self.timeout = timeout
         self.jar = {}  # name -> value, in insertion order
         self.attrs = {}  # name -> attributes of the last Set-Cookie
+        self.csrf = None  # (name, value) of the last fetched form's token
+        self.token_page = None  # the Response it came from
 
     def cookie_header(self):
         return "; ".join(f"{n}={v}" for n, v in self.jar.items())
@@ -144,7 +224,42 @@ class Client:
         return self.request("GET", path, **kw)
 
     def post(self, path, form, **kw):
+        """A raw POST: exactly `form`, no CSRF token added (for the checks
+        that a post without one is refused)."""
         return self.request("POST", path, form=form, **kw)
+
+    # -- forms with their CSRF token
+
+    def fetch_csrf(self, page="/", port=None):
+        """GETs `page` (with this jar, on `port` or the client's) and keeps
+        its form's CSRF field in self.csrf (None when it has no form).
+        Returns the response."""
+        r = self.get(page, port=port)
+        self.token_page = r
+        self.csrf = r.csrf
+        return r
+
+    def post_form(self, path, form, port=None, token_page=None, token_port=None, fresh=True, **kw):
+        """POSTs `form` to `path` as a browser posts a form it was shown:
+        first GETs the page carrying that form (token_page; default: /login
+        for /login, / otherwise) through the same way in (token_port, or
+        `port`, or the client's port: nginx or one instance), with the same
+        cookie jar, and adds its hidden csrf input to the form. With
+        fresh=False a token already fetched for this session is reused (it
+        stays valid until the session is replaced): no extra request, which
+        matters where the exact sequence of requests is what is tested.
+        After a post to /login, /logout or /logout-everywhere the kept
+        token is dropped: the session it belonged to was replaced."""
+        if fresh or self.csrf is None:
+            self.fetch_csrf(token_page or token_page_for(path), port=port if token_port is None else token_port)
+        r = self.post(path, with_csrf(form, self.csrf), port=port, **kw)
+        if path in SESSION_REPLACING:
+            self.csrf = None
+        return r
+
+    def login(self, creds, port=None, token_port=None):
+        """POST /login with the login form's token (see post_form)."""
+        return self.post_form("/login", creds, port=port, token_port=token_port)
 
     # -- the session cookie itself
 

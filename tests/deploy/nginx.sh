@@ -10,8 +10,20 @@
 # against it every 2 s (SESSION_CHECK_INTERVAL). Phase 8 starts a second,
 # independent cluster (own instances, ports, database and nginx) whose
 # instances follow one key file (SESSION_KEYS_FILE) and serve metrics
-# (METRICS_PORT): key rotation by rewriting the file, no restarts. See
-# DEPLOYING.md.
+# (METRICS_PORT): key rotation by rewriting the file, no restarts. Phase 9
+# starts a third one: CSRF across instances (a token rendered by one
+# instance is accepted by another, since it belongs to the session; no
+# token, another session's token, or a token replayed after logging out
+# is refused). See DEPLOYING.md.
+#
+# The demo requires this session's CSRF token on every form post (POST
+# /login, /logout, /logout-everywhere, /cart; else 403), so the client posts
+# forms as a browser does: it first GETs the page with the form (GET /login,
+# or GET / when logged in) through the same way in, with the same cookies,
+# and sends the page's hidden csrf input along (harness.Client.post_form).
+# An anonymous visitor's login form therefore sets a session cookie and is
+# Cache-Control: private: phase 5 checks that a cache never shares it between
+# visitors (and shows that the cache is on with a 404 it may store).
 #
 #   tests/deploy/nginx.sh            from the repository root (or anywhere)
 #
@@ -22,7 +34,9 @@
 #   NGINX_BIN    nginx (default: from PATH; installed with apt-get when missing
 #                and running as root)
 #   DEPLOY_SEED  seed of the random cart items (printed on each run)
-#   DEPLOY_PHASES  all (default), 1-7, or 8 (phase 8 alone, ~20 s)
+#   DEPLOY_PHASES  all (default), or phases and ranges separated by commas:
+#                1-7 (one block: one cluster, each phase building on the one
+#                before), 8 (~20 s), 9 (~3 s); e.g. 8, 9, 8,9, 1-7,9, 1-9
 #   KEEP_TMP=1   keep the temp directory (logs, nginx.conf, users.sqlite3) for inspection
 #
 # Everything listens on 127.0.0.1 on free ports; every process started is

@@ -3,16 +3,35 @@ near-cap sessions through default header buffers, rolling key rotation,
 caching proxies (proxy_cache) in front of them, "log out everywhere" (the
 per-user epoch in the shared SQLite database, checked every
 SESSION_CHECK_INTERVAL), logging everyone out with SESSION_NOT_BEFORE on a
-rolling restart, and (phase 8, a cluster of its own) key rotation without
+rolling restart, (phase 8, a cluster of its own) key rotation without
 restarts: one SESSION_KEYS_FILE rewritten while the instances run, watched
-through their metrics (METRICS_PORT).
+through their metrics (METRICS_PORT), and (phase 9, another cluster of its
+own) CSRF across instances.
+
+Every form post carries the CSRF token of the page that showed the form, as
+a browser's does (the demo refuses a POST to /login, /logout,
+/logout-everywhere or /cart without this session's token: 403). The client
+(harness.Client.post_form) first GETs the page with the form -- the login
+form (GET /login) for a login, the home page for the rest -- through the
+same way in (nginx or one instance) with the same cookie jar, and sends its
+hidden csrf input with the form. An anonymous visitor's login form sets a
+session cookie holding only the token, and a login replaces that session
+(a new token). Where the exact sequence of requests is the point (faults,
+the near-cap growth) a token fetched once is reused: it stays valid for its
+session. Plain post() sends a form as given, for the checks of refusals.
+The token belongs to the session, not to the instance: phase 9 posts tokens
+taken from one instance to another, and checks the refusals (no token,
+another session's token, a token replayed after logging out).
 
 Run by tests/deploy/nginx.sh, which provides:
   DEPLOY_TMP   a private temp directory (nginx prefix, logs, PID files)
   LOGIN_BIN    the built `login` example
   NGINX_BIN    the nginx binary
   DEPLOY_SEED  (optional) seed for the random cart items
-  DEPLOY_PHASES (optional) all (default), 1-7, or 8 (phase 8 alone)
+  DEPLOY_PHASES (optional) all (default), or a comma-separated list of
+               phases and ranges: phases 1-7 share one cluster and build on
+               each other, so they run all together or not at all; 8 and 9
+               run alone or with them (e.g. 1-7, 8, 9, 8,9, 1-7,9, 1-9)
 """
 
 import base64
@@ -35,6 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
     COOKIE_NAME,
+    CSRF_HEADER,
     Checks,
     Client,
     Proc,
@@ -47,6 +67,7 @@ from harness import (  # noqa: E402
     parse_set_cookie,
     port_is_closed,
     wait_port,
+    with_csrf,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -326,8 +347,18 @@ def db_epochs(path):
 # --------------------------------------------------------------------------
 # Phase 5: through a caching proxy.
 
-# One response as a client saw it through a caching proxy.
-Seen = collections.namedtuple("Seen", "who method path status outcome cache cache_control vary cookies")
+# One response as a client saw it through a caching proxy. `why`: "page"
+# (what the client asked for), "token" (the GET of the login form whose
+# CSRF token a login posts), "login" (that POST). `token`: the CSRF token in
+# the page's form (None when none).
+Seen = collections.namedtuple("Seen", "who method path why status outcome cache cache_control vary cookies token")
+# What X-Cache-Status says when the response came out of the cache.
+FROM_CACHE = ("HIT", "STALE", "UPDATING", "REVALIDATED")
+# A path the demo does not serve: its 404 touches no session (no Set-Cookie,
+# Cache-Control or Vary), the one response of the demo a cache may store
+# (nginx.conf.template caches 404s for this): the positive control that the
+# cache is on, now that every page of the demo sets or shows a session.
+CACHE_PROBE = "/cache-probe"
 
 # What each requester must see on the session-dependent pages: its own.
 OWN = {
@@ -356,7 +387,7 @@ def outcome(path, r):
     if path == "/admin":
         m = re.search(r"Hello, ([^<]*)\.", text)
         return f"admin page of {m.group(1) if m else '?'}"
-    if path == "/":
+    if path in ("/", "/login"):
         if "<h1>Log in</h1>" in text:
             return "login page"
         m = re.search(r"Welcome, ([^<]*)</h1>", text)
@@ -364,40 +395,75 @@ def outcome(path, r):
     return "200"
 
 
+VISITORS = ("D1", "D2")
+
+
+def shared_login_pages(log):
+    """The anonymous visitors' login pages that came out of the cache with
+    the OTHER visitor's page: its CSRF token and its session cookie (as
+    that visitor got them fresh from an instance)."""
+    anon = [e for e in log if e.who in VISITORS]
+    fresh = [e for e in anon if e.cache not in FROM_CACHE]
+    token_owner = {e.token: e.who for e in fresh if e.token}
+    cookie_owner = {v: e.who for e in fresh for v in e.cookies}
+    return [
+        e for e in anon
+        if e.cache in FROM_CACHE and token_owner.get(e.token) not in (None, e.who)
+        and e.cookies and all(cookie_owner.get(v) == token_owner[e.token] for v in e.cookies)
+    ]
+
+
 def through_cache(port, older_jar):
     """The same requests through one caching proxy, in this order:
-    D (anonymous) GET / until it is a cache HIT (the positive control);
-    A' (admin's older cookie, sealed under a key that is no longer primary)
-    GET /me, which re-seals it: a GET answered with a Set-Cookie;
-    A logs in as admin, GET /me and /admin three times;
-    B logs in as user1, GET /me twice; C (anonymous) GET /me and /admin twice;
-    B GET /me and /admin. All within a few hundred ms, well inside the 10s
-    proxy_cache_valid. Returns the Seen of every response."""
+    P GET /cache-probe until it is a cache HIT (the positive control: the
+    demo's 404, which touches no session); D1 and D2 (anonymous visitors)
+    GET / (the login form, with a CSRF token and the visitor's own session
+    cookie), interleaved, four rounds (a protected cache must never serve
+    it from the cache) or, through the control, until one visitor got the
+    other's page (bounded: which stored page a HIT returns depends on when
+    nginx makes each store visible); A' (admin's older cookie, sealed under
+    a key that is no longer primary) GET /me, which re-seals it: a GET
+    answered with a Set-Cookie; A logs in as admin (GET /login for the
+    form's token, through the same cache, then POST /login), GET /me and
+    /admin three times; B logs in as user1 the same way, GET /me twice;
+    C (anonymous) GET /me and /admin twice; B GET /me and /admin. All within
+    a few hundred ms, well inside the 10s proxy_cache_valid. Returns the
+    Seen of every response."""
     log = []
     clients = {"A'": Client(port)}
     clients["A'"].jar = dict(older_jar)
 
-    def go(who, method, path, form=None):
+    def go(who, method, path, form=None, why="page"):
         client = clients.setdefault(who, Client(port))
         r = client.request(method, path, form=form)
         cookies = [
             v for n, v, _ in map(parse_set_cookie, r.set_cookies)
             if n == COOKIE_NAME or n.startswith(COOKIE_NAME + ".")
         ]
-        seen = Seen(who, method, path, r.status, outcome(path, r), r.header("X-Cache-Status") or "-",
-                    r.header("Cache-Control"), r.header("Vary"), cookies)
+        field = r.csrf
+        seen = Seen(who, method, path, why, r.status, outcome(path, r), r.header("X-Cache-Status") or "-",
+                    r.header("Cache-Control"), r.header("Vary"), cookies, field[1] if field else None)
         log.append(seen)
-        return seen
+        return seen, field
+
+    def login(who, creds):
+        _, field = go(who, "GET", "/login", why="token")
+        go(who, "POST", "/login", with_csrf(creds, field), why="login")
 
     for _ in range(4):  # the first stores it; bounded in case the store is not visible at once
-        if go("D", "GET", "/").cache == "HIT":
+        if go("P", "GET", CACHE_PROBE)[0].cache == "HIT":
+            break
+    for _ in range(4):
+        for who in VISITORS:
+            go(who, "GET", "/")
+        if shared_login_pages(log):
             break
     go("A'", "GET", "/me")
-    go("A", "POST", "/login", ADMIN)
+    login("A", ADMIN)
     for _ in range(3):
         go("A", "GET", "/me")
         go("A", "GET", "/admin")
-    go("B", "POST", "/login", USER)
+    login("B", USER)
     for _ in range(2):
         go("B", "GET", "/me")
     for _ in range(2):
@@ -659,13 +725,19 @@ def run_rotation(checks, rot):
         return r.instance, ok
 
     def login(who, creds, items):
+        """Logs `who` in through nginx and adds `items` items. The forms'
+        CSRF tokens are fetched with req too (GET /login before the login,
+        GET / once for the cart form, whose token serves every item): every
+        request is counted."""
         browsers[who] = Recording(cl.lb)
         carts[who] = []
-        r = req(who, "POST", "/login", creds)
-        ok = r.status == 303 and COOKIE_NAME in browsers[who].jar
+        form = req(who, "GET", "/login")
+        r = req(who, "POST", "/login", with_csrf(creds, form))
+        ok = r.status == 303 and sets_session(r) and COOKIE_NAME in browsers[who].jar
+        home = req(who, "GET", "/") if items else None
         for i in range(items):
             item = f"{who}-{i + 1:02d}"
-            r2 = req(who, "POST", "/cart", {"item": item})
+            r2 = req(who, "POST", "/cart", with_csrf({"item": item}, home))
             if r2.status == 303:
                 carts[who].append(item)
             else:
@@ -931,7 +1003,7 @@ def run_rotation(checks, rot):
         fresh = {}
         for name in NAMES:
             c = Recording(cl.ports[name])
-            r = c.post("/login", USER)
+            r = c.login(USER)
             fresh[name] = c.session_key_id() if r.status == 303 else None
             if fresh[name] != kid2:
                 bad.append(f"login on {name}: {r.status}, sealed under {kname(fresh[name])}")
@@ -1033,6 +1105,218 @@ def run_rotation(checks, rot):
     )
 
 
+# --------------------------------------------------------------------------
+# Phase 9: CSRF across instances. A cluster of its own (fresh instances on
+# one key, own ports, database and nginx): the CSRF token is a mask of a
+# secret kept in the session, i.e. in the cookie, so any instance sharing
+# the key ring verifies a token rendered by any other. What makes these
+# checks fail if it were broken: a secret per instance (or a token checked
+# against instance state) refuses the cross-instance posts of 9.2 and 9.3;
+# a check that lets a post without a token, or with another session's
+# token, through adds items in 9.4 and 9.6 (the carts are compared); a
+# token that outlives its session passes 9.7 or 9.8.
+
+
+def run_csrf(checks, cl):
+    print(f"== 9. CSRF across instances: the token belongs to the session (t={time.monotonic() - checks.started:.1f}s)",
+          flush=True)
+    key = new_key()
+    for name in NAMES:
+        cl.start_instance(name, [key])
+    cl.start_nginx()
+    port = cl.ports
+    checks.info(
+        "instances " + ", ".join(f"{n}={port[n]}" for n in NAMES)
+        + f", nginx {cl.lb}; key id {key_id(key).hex()}; database {cl.database}"
+    )
+
+    def token_of(field):
+        return field[1] if field else None
+
+    # 9.1 A login needs the form's token.
+    x = Client(cl.lb)
+    x_form = x.get("/login")  # the visitor's own session, with a token it does not send
+    refused = collections.defaultdict(list)
+
+    def login_without_token():
+        r = x.post("/login", USER)
+        refused[r.instance].append(r.status)
+        return r.instance
+
+    until_all_answered(login_without_token)
+    cookieless = Client(cl.lb).post("/login", USER)
+    x_me = x.get("/me")
+    w = Client(cl.lb)
+    w_form = w.get("/login")
+    r_wrong = w.post("/login", with_csrf(dict(USER, password="not-the-password"), w_form))
+    checks.check(
+        "9.1 POST /login with the right password but without the form's token: 403 on a, b and c through nginx "
+        "(with the visitor's cookie) and without any cookie; the visitor stays anonymous (/me 401); a wrong password "
+        "with a valid token: 401 with the form again, its error and a fresh token",
+        x_form.csrf is not None and set(refused) == set(NAMES) and all(s == 403 for v in refused.values() for s in v)
+        and cookieless.status == 403 and x_me.status == 401
+        and r_wrong.status == 401 and "Unknown user name or wrong password." in r_wrong.text()
+        and r_wrong.csrf is not None and r_wrong.csrf != w_form.csrf,
+        f"without a token via nginx {dict(sorted(refused.items(), key=str))}; without a cookie {cookieless.status}; "
+        f"/me {x_me.status}; wrong password {r_wrong.status}, "
+        f"error {'shown' if 'Unknown user name' in r_wrong.text() else 'MISSING'}, "
+        f"form token {'fresh' if r_wrong.csrf and r_wrong.csrf != w_form.csrf else 'MISSING or reused'}",
+    )
+
+    # 9.2 The login form on a, the post on b.
+    u = Client(port["a"])
+    u_form = u.fetch_csrf("/login")
+    before_login = u.csrf  # the anonymous session's token, dead after the login (9.6)
+    r_login = u.post("/login", with_csrf(USER, before_login), port=port["b"])
+    mes = {n: u.get("/me", port=port[n]) for n in NAMES}
+    checks.check(
+        "9.2 a token taken from the login form on a, posted with its cookie directly to b: accepted (303, a new session "
+        "cookie); /me is user1 on a, b and c",
+        u_form.instance == "a" and before_login is not None and r_login.status == 303 and r_login.instance == "b"
+        and sets_session(r_login)
+        and all(m.status == 200 and m.instance == n and me_json(m).get("user") == "user1" for n, m in mes.items()),
+        f"form {u_form.status} from {u_form.instance}; login {r_login.status} from {r_login.instance}, {what(r_login)}; "
+        "/me " + ", ".join(f"{n} {what(m)}" for n, m in mes.items()),
+    )
+
+    # 9.3 Logged in: tokens rendered on one instance, posted to another.
+    home_a = u.get("/", port=port["a"])
+    home_c = u.get("/", port=port["c"])
+    field_a, meta_a, field_c = home_a.csrf, home_a.csrf_meta, home_c.csrf
+    tokens = [token_of(field_a), meta_a, token_of(field_c)]
+    posts = [
+        ("form token of a, to b", u.post("/cart", with_csrf({"item": "a-to-b"}, field_a), port=port["b"])),
+        (f"<meta> token of a as {CSRF_HEADER}, to c",
+         u.post("/cart", {"item": "a-to-c"}, port=port["c"], extra_headers={CSRF_HEADER: meta_a or ""})),
+        ("form token of c, to a", u.post("/cart", with_csrf({"item": "c-to-a"}, field_c), port=port["a"])),
+    ]
+    cart_want = ["a-to-b", "a-to-c", "c-to-a"]
+    flash_page = u.get("/", port=port["b"])
+    r_cart, cart = get_cart(u, port=cl.lb)
+    checks.check(
+        "9.3 logged in, tokens rendered on a (the cart form's hidden input, and the <meta> for scripts) and on c: "
+        "a different 86-character text each; a's form token posted to b, a's <meta> token as X-CSRF-Token to c, "
+        "c's to a: all accepted (303); the cart holds the three items in order; the next page (on b) says 'Item added.'",
+        all(t and len(t) == 86 for t in tokens) and len(set(tokens)) == 3
+        and all(r.status == 303 and r.header("Location") == "/" for _, r in posts)
+        and [r.instance for _, r in posts] == ["b", "c", "a"]
+        and cart == cart_want and "Item added." in flash_page.text(),
+        f"token lengths {[len(t or '') for t in tokens]}, {len(set(tokens))} distinct; "
+        + ", ".join(f"{label}: {r.status} from {r.instance}" for label, r in posts)
+        + f"; cart {cart}; flash {'shown' if 'Item added.' in flash_page.text() else 'MISSING'}",
+    )
+
+    # 9.4 No token: 403 on every instance, nothing added.
+    refused = collections.defaultdict(list)
+
+    def cart_without_token():
+        r = u.post("/cart", {"item": "no-token"}, port=cl.lb)
+        refused[r.instance].append(r.status)
+        return r.instance
+
+    until_all_answered(cart_without_token)
+    empty = u.post("/cart", {"item": "empty-token", "csrf_token": ""}, port=cl.lb)
+    r_cart, cart = get_cart(u, port=cl.lb)
+    checks.check(
+        "9.4 POST /cart without a token through nginx: 403 on a, b and c (and with an empty csrf_token field); "
+        "the cart unchanged",
+        set(refused) == set(NAMES) and all(s == 403 for v in refused.values() for s in v)
+        and empty.status == 403 and r_cart.status == 200 and cart == cart_want,
+        f"{dict(sorted(refused.items(), key=str))}; empty field {empty.status}; cart {cart}",
+    )
+
+    # 9.5 What comes first for anonymous posts.
+    anon = Client(cl.lb)
+    anon_cart = anon.post("/cart", {"item": "anonymous"})
+    anon_everywhere = anon.post("/logout-everywhere", {})
+    anon_logout = anon.post("/logout", {})
+    checks.check(
+        "9.5 anonymous posts without a token: POST /cart and /logout-everywhere 401 (a login is needed first: "
+        "nothing to forge), POST /logout 303 to / (nobody to log out)",
+        anon_cart.status == 401 and anon_everywhere.status == 401
+        and anon_logout.status == 303 and anon_logout.header("Location") == "/",
+        f"/cart {anon_cart.status}, /logout-everywhere {anon_everywhere.status}, "
+        f"/logout {anon_logout.status} to {anon_logout.header('Location')}",
+    )
+
+    # 9.6 Another session's token is refused everywhere.
+    adm = Client(cl.lb)
+    r_adm = adm.login(ADMIN)
+    adm_field = adm.get("/").csrf
+    stranger_field = Client(cl.lb).fetch_csrf("/").csrf  # an anonymous visitor's
+    mine = token_of(field_a) or ""
+    i = len(mine) // 2
+    tampered = (field_a[0] if field_a else "csrf_token", mine[:i] + ("B" if mine[i:i + 1] == "A" else "A") + mine[i + 1:])
+    tries = [(f"admin's token, on {n}", u.post("/cart", with_csrf({"item": f"admin-token-{n}"}, adm_field), port=port[n]))
+             for n in NAMES]
+    tries += [
+        ("an anonymous visitor's token", u.post("/cart", with_csrf({"item": "stranger"}, stranger_field), port=cl.lb)),
+        ("its own token from before the login", u.post("/cart", with_csrf({"item": "pre-login"}, before_login), port=cl.lb)),
+        ("its own token, one character changed", u.post("/cart", with_csrf({"item": "tampered"}, tampered), port=cl.lb)),
+    ]
+    adm_with_user_token = adm.post("/cart", with_csrf({"item": "user1-token"}, field_a))
+    r_cart, cart = get_cart(u, port=cl.lb)
+    r_adm_cart, adm_cart = get_cart(adm)
+    checks.check(
+        "9.6 a token of another session is refused: user1 posting admin's token to a, b and c, an anonymous visitor's "
+        "token, its own token from before its login (the login replaced the session), its own token with one character "
+        "changed, and admin posting user1's token: all 403; both carts unchanged",
+        r_adm.status == 303 and adm_field is not None and stranger_field is not None
+        and all(r.status == 403 for _, r in tries) and adm_with_user_token.status == 403
+        and cart == cart_want and adm_cart == [],
+        ", ".join(f"{label}: {r.status}" for label, r in tries)
+        + f"; admin with user1's token: {adm_with_user_token.status}; user1's cart {cart}, admin's cart {adm_cart}",
+    )
+
+    # 9.7 Log out: the token dies with the session.
+    saved = dict(u.jar)
+    r_out = u.post("/logout", with_csrf({}, field_a), port=cl.lb)  # a's token, through nginx
+    after = u.get("/", port=cl.lb)
+    old_cart = u.post("/cart", with_csrf({"item": "after-logout"}, field_a), port=cl.lb)
+    old_login = u.post("/login", with_csrf(USER, field_a), port=cl.lb)
+    new_login = u.login(USER, port=cl.lb)
+    checks.check(
+        "9.7 POST /logout with a's token through nginx: 303 to /; the next page says 'Logged out.' with the login form; "
+        "the browser's old token died with its session: POST /cart with it 401 (anonymous first), POST /login with it "
+        "403, while its new login form's token is accepted (303)",
+        r_out.status == 303 and r_out.header("Location") == "/"
+        and outcome("/", after) == "login page" and "Logged out." in after.text()
+        and old_cart.status == 401 and old_login.status == 403 and new_login.status == 303,
+        f"logout {r_out.status} from {r_out.instance}; next page {outcome('/', after)}, "
+        f"flash {'shown' if 'Logged out.' in after.text() else 'MISSING'}; old token: /cart {old_cart.status}, "
+        f"/login {old_login.status}; new form's token: /login {new_login.status}",
+    )
+    # A copy of the cookie taken before a plain logout, with its token, is
+    # still that session (SECURITY.md L1: destroy() does not revoke a copy;
+    # "log out everywhere" does, 9.8). Reported, not asserted.
+    replay = copy_of(saved, port["c"]).post("/cart", with_csrf({"item": "replayed"}, field_a))
+    checks.info(
+        f"a copy of the cookie from before the plain logout, with its token, POST /cart on c: {replay.status} "
+        "(a plain logout does not revoke a copy: SECURITY.md L1)"
+    )
+
+    # 9.8 Log out everywhere: the copy of cookie and token is refused.
+    v = Client(cl.lb)
+    r_v = v.login(USER)
+    v_field = v.get("/", port=port["a"]).csrf
+    v_saved = dict(v.jar)
+    r_all = v.post("/logout-everywhere", with_csrf({}, v_field), port=port["b"])  # a's token on b
+    t_out = time.time()
+    wait_until(t_out + CHECK_INTERVAL + CHECK_MARGIN)
+    replays = {n: copy_of(v_saved, port[n]).post("/cart", with_csrf({"item": f"replayed-on-{n}"}, v_field)) for n in NAMES}
+    via = copy_of(v_saved, cl.lb).post("/logout-everywhere", with_csrf({}, v_field))
+    checks.check(
+        f"9.8 log out everywhere with a's token posted to b: 303; a copy of the cookie and token from before it, replayed "
+        f"after the check interval ({CHECK_INTERVAL}s + {CHECK_MARGIN}s): POST /cart 401 (not 303) on a, b and c directly, "
+        "each expiring the cookie; POST /logout-everywhere through nginx 401",
+        r_v.status == 303 and v_field is not None and r_all.status == 303 and r_all.instance == "b"
+        and all(r.status == 401 and r.instance == n and expires_session(r) for n, r in replays.items())
+        and via.status == 401,
+        f"login {r_v.status}; log out everywhere {r_all.status} from {r_all.instance}; replayed /cart "
+        + ", ".join(f"{n} {what(r)}" for n, r in replays.items()) + f"; /logout-everywhere via nginx {via.status}",
+    )
+
+
 def print_tails(cluster, label=""):
     print(f"---- {label}nginx error.log (tail) ----")
     print("\n".join(cluster.error_log_text().splitlines()[-40:]))
@@ -1041,26 +1325,54 @@ def print_tails(cluster, label=""):
         print("\n".join(cluster.instance_log_text(name).splitlines()[-15:]))
 
 
+ALL_PHASES = frozenset(range(1, 10))
+MAIN_PHASES = frozenset(range(1, 8))  # one cluster, each phase building on the one before
+
+
+def parse_phases(text):
+    """DEPLOY_PHASES: "all" or a comma-separated list of phases and ranges
+    ("1-7", "8", "9", "1-7,9", "8-9", "1-9"). Phases 1-7 run together or
+    not at all. Returns the set of phase numbers; exits on anything else."""
+    text = (text or "all").strip()
+    if text == "all":
+        return set(ALL_PHASES)
+    phases = set()
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        lo, hi = (int(m.group(1)), int(m.group(2) or m.group(1))) if m else (0, -1)
+        if not (1 <= lo <= hi <= max(ALL_PHASES)):
+            phases = None
+            break
+        phases.update(range(lo, hi + 1))
+    if not phases or (phases & MAIN_PHASES and not MAIN_PHASES <= phases):
+        print(
+            f"error: DEPLOY_PHASES={text!r}: use all, or phases and ranges separated by commas out of 1-7 "
+            "(one block: they share one cluster and build on each other), 8 and 9; e.g. 1-7, 8, 9, 8,9 or 1-7,9",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    return phases
+
+
 def main():
     install_sigterm_handler()
     tmp = os.environ["DEPLOY_TMP"]
     checks = Checks()
     cluster = Cluster(tmp, os.environ["LOGIN_BIN"], os.environ.get("NGINX_BIN", "nginx"))
     seed = int(os.environ.get("DEPLOY_SEED") or random.randrange(1 << 30))
-    phases = os.environ.get("DEPLOY_PHASES") or "all"
-    if phases not in ("all", "1-7", "8"):
-        print(f"error: DEPLOY_PHASES={phases!r}: use all, 1-7 or 8", file=sys.stderr)
-        sys.exit(2)
+    phases = parse_phases(os.environ.get("DEPLOY_PHASES"))
     checks.info(
         f"instances a={cluster.ports['a']} b={cluster.ports['b']} c={cluster.ports['c']}, "
         f"nginx {cluster.lb} (and {cluster.lb_default} with default proxy buffers; caching: "
         f"micro-cache {cluster.lb_micro}, CDN-like {cluster.lb_cdn}, unprotected control {cluster.lb_unprotected}), "
         f"seed {seed}"
     )
+    checks.info(f"phases {','.join(str(p) for p in sorted(phases))}")
     rotation = None
+    csrf = None
     interrupted = False
     try:
-        if phases != "8":
+        if MAIN_PHASES <= phases:
             run(checks, cluster, random.Random(seed))
     except BaseException as e:  # noqa: BLE001 -- report, then clean up
         interrupted = isinstance(e, (SystemExit, KeyboardInterrupt))
@@ -1068,23 +1380,36 @@ def main():
         checks.check("scenario ran to the end", False, repr(e))
     finally:
         cluster.stop_all()
-    # Phase 8 runs its own cluster, also after a failure in phases 1-7 (but
-    # not after a signal: the time is up).
-    if phases != "1-7" and not interrupted:
+    # Phases 8 and 9 run clusters of their own, also after a failure in an
+    # earlier phase (but not after a signal: the time is up).
+    if 8 in phases and not interrupted:
         try:
             rotation = Rotation(tmp, cluster.login_bin, cluster.nginx_bin)
             run_rotation(checks, rotation)
         except BaseException as e:  # noqa: BLE001 -- report, then clean up
+            interrupted = isinstance(e, (SystemExit, KeyboardInterrupt))
             traceback.print_exc()
             checks.check("8. rotation scenario ran to the end", False, repr(e))
         finally:
             if rotation is not None:
                 rotation.cluster.stop_all()
+    if 9 in phases and not interrupted:
+        try:
+            csrf = Cluster(tmp, cluster.login_bin, cluster.nginx_bin, tag="csrf-")
+            run_csrf(checks, csrf)
+        except BaseException as e:  # noqa: BLE001 -- report, then clean up
+            traceback.print_exc()
+            checks.check("9. CSRF scenario ran to the end", False, repr(e))
+        finally:
+            if csrf is not None:
+                csrf.stop_all()
     if checks.failed:
-        if phases != "8":
+        if MAIN_PHASES <= phases:
             print_tails(cluster)
         if rotation is not None:
             print_tails(rotation.cluster, "phase 8 ")
+        if csrf is not None:
+            print_tails(csrf, "phase 9 ")
     sys.exit(checks.summary())
 
 
@@ -1107,12 +1432,16 @@ def run(checks, cluster, rng):
     # ------------------------------------------------------------------
     # 1. Session shared by three instances behind round robin.
     phase("1. three instances, one key ring, round robin")
-    r = c.post("/login", USER)
+    r = c.login(USER)
+    form = c.token_page
     attrs = c.attrs.get(COOKIE_NAME, {})
     checks.check(
-        "1.1 log in through nginx: 303 to / with a session cookie",
-        r.status == 303 and r.header("Location") == "/" and COOKIE_NAME in c.jar,
-        f"status {r.status} from {r.instance}, Set-Cookie attributes {sorted(attrs)}",
+        "1.1 log in through nginx (with the CSRF token of the login form, fetched through nginx): "
+        "303 to / with a new session cookie",
+        form.status == 200 and form.csrf is not None
+        and r.status == 303 and r.header("Location") == "/" and sets_session(r) and COOKIE_NAME in c.jar,
+        f"login form {form.status} from {form.instance} (token {'found' if form.csrf else 'MISSING'}); "
+        f"login {r.status} from {r.instance}, Set-Cookie attributes {sorted(attrs)}",
     )
     checks.check(
         "1.2 cookie is HttpOnly, Secure, SameSite=Lax, Path=/",
@@ -1123,7 +1452,9 @@ def run(checks, cluster, rng):
     problems = []
     for i in range(30):
         item = f"item-{i + 1:03d}"
-        r = c.post("/cart", {"item": item})
+        # The token of the home page's cart form, fetched once (it stays
+        # valid for this session): the requests are the POST/GET pairs.
+        r = c.post_form("/cart", {"item": item}, fresh=False)
         served[r.instance] += 1
         if r.status == 303:
             expected.append(item)
@@ -1150,8 +1481,11 @@ def run(checks, cluster, rng):
     statuses = []  # (what, status, instance) for every request of this part
     problems = []
 
+    # The cart form's token is the one fetched in phase 1 (same session): the
+    # sequence of requests is exactly the POSTs and GETs below, which the
+    # round-robin and fail-over checks depend on.
     def add(item):
-        r = c.post("/cart", {"item": item})
+        r = c.post_form("/cart", {"item": item}, fresh=False)
         statuses.append((f"POST /cart {item}", r.status, r.instance))
         if r.status == 303:
             expected.append(item)
@@ -1228,7 +1562,7 @@ def run(checks, cluster, rng):
         for i in range(3):
             item = f"hung-{len(expected) + 1:03d}"
             t0 = time.monotonic()
-            r = c.post("/cart", {"item": item})
+            r = c.post_form("/cart", {"item": item}, fresh=False)
             hung.append((r.status, r.instance, round(time.monotonic() - t0, 1)))
             if r.status == 303:
                 expected.append(item)
@@ -1282,7 +1616,7 @@ def run(checks, cluster, rng):
             # Same step through the server block with nginx's default proxy buffers.
             before = dict(c.jar)
             item = random_item(rng, 200, f"lost{len(expected) + 1:03d}")
-            r = c.post("/cart", {"item": item}, port=cluster.lb_default)
+            r = c.post_form("/cart", {"item": item}, port=cluster.lb_default, fresh=False)
             # The jar is compared before the next request: that one may pass
             # a due revocation check (every CHECK_INTERVAL), which re-seals.
             jar_same = c.jar == before
@@ -1290,7 +1624,7 @@ def run(checks, cluster, rng):
             demo_502 = (r.status, r.instance, jar_same, cart == expected, c.session_pair_bytes())
             continue
         item = random_item(rng, 200, f"big{len(expected) + 1:03d}")
-        r = c.post("/cart", {"item": item})
+        r = c.post_form("/cart", {"item": item}, fresh=False)
         if r.status == 303:
             expected.append(item)
         elif r.status == 500:
@@ -1305,7 +1639,7 @@ def run(checks, cluster, rng):
         while attempts < 160:
             attempts += 1
             item = "".join(rng.choice(string.ascii_letters) for _ in range(length))
-            r = c.post("/cart", {"item": item})
+            r = c.post_form("/cart", {"item": item}, fresh=False)
             if r.status == 303:
                 expected.append(item)
                 continue
@@ -1338,7 +1672,7 @@ def run(checks, cluster, rng):
     )
     before = dict(c.jar)
     item = random_item(rng, 200, "over")
-    r = c.post("/cart", {"item": item})
+    r = c.post_form("/cart", {"item": item}, fresh=False)
     jar_same = c.jar == before  # before the GET below, which may re-seal after a due check
     checks.check(
         "3.3 growing it over the cap: HTTP 500 from the session layer (via instance, empty body, no Set-Cookie)",
@@ -1454,7 +1788,7 @@ def run(checks, cluster, rng):
     cluster.restart_instance("b", [k1])
     cluster.restart_instance("c", [k2, k1])
     d = Client(cluster.lb)
-    r = d.post("/login", USER, port=cluster.ports["a"])
+    r = d.login(USER, port=cluster.ports["a"])
     sealed_by_a = d.session_key_id()
     r = d.get("/me", port=cluster.ports["c"])
     sealed_by_c = d.session_key_id()
@@ -1477,13 +1811,16 @@ def run(checks, cluster, rng):
 
     # ------------------------------------------------------------------
     # 5. Caching proxies (proxy_cache on): two users never see each other's
-    #    page or cookie. Test-only server blocks, see nginx.conf.template.
+    #    page or cookie, and two anonymous visitors never each other's login
+    #    form (its CSRF token and the session cookie holding it). Logins post
+    #    the token of a login form fetched through the same cache. Test-only
+    #    server blocks, see nginx.conf.template.
     phase("5. caching proxies: micro-cache, CDN-like (Set-Cookie ignored), unprotected control")
     # An admin cookie sealed under K1 by a (still [K1]), then every instance
     # on [K2,K1]: reading that cookie re-seals it under K2, so its GET /me is
     # answered with a Set-Cookie -- what a CDN-like cache could replay.
     older = Client(cluster.lb)
-    r = older.post("/login", ADMIN, port=cluster.ports["a"])
+    r = older.login(ADMIN, port=cluster.ports["a"])
     older_kid = older.session_key_id()
     for name in NAMES:
         cluster.restart_instance(name, [k2, k1])
@@ -1500,12 +1837,30 @@ def run(checks, cluster, rng):
         hits = [e for e in pages if e.cache == "HIT"]
         me = [e for e in log if e.method == "GET" and e.path == "/me"]
 
-        anon = [e for e in log if e.who == "D"]
+        # The positive control, then the anonymous login page. Before the
+        # CSRF token, that page said nothing about a session and was stored
+        # and served as a HIT (the positive control itself); now it carries
+        # the visitor's own token and sets the visitor's own session cookie
+        # (Cache-Control: private), so it must never be shared: a visitor
+        # who got another's page would get the other's cookie and token.
+        probe = [e for e in log if e.who == "P"]
+        anon = [e for e in log if e.who in VISITORS]
+        d_cookies = {w: {v for e in anon if e.who == w for v in e.cookies} for w in VISITORS}
+        d_first = [next((e for e in anon if e.who == w), None) for w in VISITORS]
+        d_tokens = [e.token for e in anon]
         n += 1
         checks.check(
-            f"5.{n} {label}: the cache is on: an anonymous GET / (login page, Vary: Cookie, not private) is stored and served as a HIT",
-            anon and any(e.cache == "HIT" for e in anon) and all(e.outcome == "login page" and not e.cookies for e in anon),
-            "X-Cache-Status " + ", ".join(e.cache for e in anon) + "; " + header_summary(anon[:1]),
+            f"5.{n} {label}: the cache is on: GET {CACHE_PROBE} (the demo's 404, no session headers) is stored and served as a HIT; "
+            "the anonymous login page (the visitor's own cookie and CSRF token; Cache-Control: private) never is: "
+            "two visitors, four GETs each: never from the cache, each visitor its own cookie, a different token on every render",
+            probe and any(e.cache == "HIT" for e in probe) and all(e.status == 404 for e in probe)
+            and len(anon) == 8 and all(
+                e.outcome == "login page" and e.cache not in FROM_CACHE and "private" in (e.cache_control or "") for e in anon
+            ) and all(f is not None and f.cookies for f in d_first) and not d_cookies["D1"] & d_cookies["D2"]
+            and all(d_tokens) and len(set(d_tokens)) == len(d_tokens),
+            f"{CACHE_PROBE}: " + ", ".join(f"{e.status} {e.cache}" for e in probe)
+            + "; login page: " + ", ".join(f"{e.who} {e.cache} {len(e.cookies)} Set-Cookie" for e in anon)
+            + f"; {len(set(t for t in d_tokens if t))} distinct tokens in {len(d_tokens)} pages; " + header_summary(anon),
         )
 
         admin = [e for e in pages if e.who in ("A", "A'")]
@@ -1538,23 +1893,32 @@ def run(checks, cluster, rng):
 
         admin_cookies = {v for e in log if e.who in ("A", "A'") for v in e.cookies}
         b_cookies = [v for e in log if e.who == "B" for v in e.cookies]
-        c_cookies = [v for e in log if e.who in ("C", "D") for v in e.cookies]
+        c_cookies = [v for e in log if e.who == "C" for v in e.cookies]
+        d_sets = [e for e in anon if e.cookies]
+        b_form = [e for e in log if e.who == "B" and e.why == "token"]
         b_login = [e for e in log if e.who == "B" and e.method == "POST"]
         # Besides its login, user1 may get its own session re-sealed on a GET
         # when its revocation check fell due (CHECK_INTERVAL; at the earliest
         # CHECK_INTERVAL - 1 s after the login on a slow run): allowed only
         # fresh from an instance (never from the cache) with user1's own page.
-        b_get_sets = [e for e in log if e.who == "B" and e.method == "GET" and e.cookies]
-        from_cache = ("HIT", "STALE", "UPDATING", "REVALIDATED")
+        b_get_sets = [e for e in log if e.who == "B" and e.method == "GET" and e.why == "page" and e.cookies]
         n += 1
         checks.check(
-            f"5.{n} {label}: cookies: the anonymous clients never received a Set-Cookie; user1 only its own: "
-            "from its login (or a re-seal of its own page after its check, never from the cache), none of admin's",
-            not c_cookies and b_login and b_login[0].cookies
-            and all(e.cache not in from_cache and e.outcome == OWN[(e.who, e.path)] for e in b_get_sets)
+            f"5.{n} {label}: cookies: the anonymous client of /me and /admin never received a Set-Cookie, the visitors of "
+            "the login page only their own (fresh from an instance, never from the cache, none shared); user1 only its own: "
+            "its login form's anonymous cookie and its login (or a re-seal of its own page after its check), never from "
+            "the cache, none of admin's",
+            not c_cookies and all(e.cache not in FROM_CACHE for e in d_sets)
+            and not (d_cookies["D1"] | d_cookies["D2"]) & (admin_cookies | set(b_cookies))
+            and b_form and b_form[0].cookies and b_form[0].cache not in FROM_CACHE and b_form[0].token
+            and b_login and b_login[0].status == 303 and b_login[0].cookies
+            and all(e.cache not in FROM_CACHE and e.outcome == OWN[(e.who, e.path)] for e in b_get_sets)
             and not admin_cookies.intersection(b_cookies),
-            f"anonymous: {len(c_cookies)} Set-Cookie; user1: {len(b_cookies)} Set-Cookie "
-            f"({len(b_login[0].cookies) if b_login else 0} at login, "
+            f"anonymous /me, /admin: {len(c_cookies)} Set-Cookie; login page visitors: "
+            + ", ".join(f"{e.who} {len(e.cookies)} ({e.cache})" for e in d_sets)
+            + f"; user1: {len(b_cookies)} Set-Cookie "
+            f"({len(b_form[0].cookies) if b_form else 0} with its login form ({b_form[0].cache if b_form else '-'}), "
+            f"{len(b_login[0].cookies) if b_login else 0} at login ({b_login[0].status if b_login else '-'}), "
             f"{len(b_get_sets)} GET re-seal(s) {[(e.path, e.outcome, e.cache) for e in b_get_sets]}), "
             f"{len(admin_cookies.intersection(b_cookies))} of admin's; "
             f"admin was sent {len(admin_cookies)} distinct cookie values",
@@ -1572,8 +1936,11 @@ def run(checks, cluster, rng):
         c_me and all(e.outcome == "admin/admin" and e.cache == "HIT" for e in c_me),
         f"anonymous: {cached_summary(c_me)}; user1: {cached_summary(b_me)}",
     )
-    admin_cookies = {v for e in log if e.who in ("A", "A'") for v in e.cookies}
-    b_got = [v for e in log if e.who == "B" and e.method == "GET" for v in e.cookies]
+    # Admin's cookies as a logged-in admin (not the anonymous cookie of its
+    # login form, which this cache shares too: 5.11), and what user1 got on
+    # its GETs of pages (not of its login form).
+    admin_cookies = {v for e in log if e.who in ("A", "A'") and e.why != "token" for v in e.cookies}
+    b_got = [v for e in log if e.who == "B" and e.method == "GET" and e.why == "page" for v in e.cookies]
     c_got = [v for e in log if e.who == "C" for v in e.cookies]
     b_admin = [e for e in log if e.who == "B" and e.method == "GET" and e.path == "/admin"]
     n += 1
@@ -1582,6 +1949,25 @@ def run(checks, cluster, rng):
         c_got and b_got and admin_cookies.issuperset(c_got) and admin_cookies.issuperset(b_got),
         f"user1 was sent {len(b_got)} and the anonymous client {len(c_got)} of admin's cookie values on GETs; "
         f"user1's /admin afterwards: {cached_summary(b_admin)}",
+    )
+    shared = shared_login_pages(log)
+    other = {"D1": "D2", "D2": "D1"}
+    b_form = [e for e in log if e.who == "B" and e.why == "token"]
+    a_form = [e for e in log if e.who == "A" and e.why == "token"]
+    n += 1
+    checks.check(
+        f"5.{n} {label}: ...and the anonymous login page is shared: one visitor's GET / is a HIT carrying the other "
+        "visitor's session cookie and CSRF token (what Cache-Control: private prevents in 5.1 and 5.5)",
+        bool(shared),
+        "; ".join(
+            f"{w}: " + ", ".join(f"{e.cache} {len(e.cookies)} Set-Cookie"
+                                 + (f" ({other[w]}'s cookie and token)" if e in shared else "")
+                                 for e in log if e.who == w)
+            for w in VISITORS
+        )
+        + (f"; user1's login form: {b_form[0].cache}, "
+           + ("admin's anonymous token" if a_form and b_form[0].token == a_form[0].token else "its own token")
+           if b_form else ""),
     )
 
     # ------------------------------------------------------------------
@@ -1614,7 +2000,7 @@ def run(checks, cluster, rng):
     details = []
     for who, remembered in remember.items():
         cl = browsers[who] = Client(cluster.lb)
-        r = cl.post("/login", dict(USER, remember="on") if remembered else USER)
+        r = cl.login(dict(USER, remember="on") if remembered else USER)
         attrs = cl.attrs.get(COOKIE_NAME, {})
         me = cl.get("/me")
         body = me_of[who] = me_json(me)
@@ -1638,7 +2024,7 @@ def run(checks, cluster, rng):
         "; ".join(problems or details),
     )
     adm = Client(cluster.lb)
-    r = adm.post("/login", ADMIN)
+    r = adm.login(ADMIN)
     me = adm.get("/me")
     admin_id = me_json(me).get("id")
     checks.check(
@@ -1649,21 +2035,37 @@ def run(checks, cluster, rng):
 
     old = {who: dict(cl.jar) for who, cl in browsers.items()}  # B1's too: a copy outliving its logout
     old_admin = dict(adm.jar)
-    r = browsers["B1"].post("/logout-everywhere", {})
+    # The form's token from B1's home page (through nginx), then the post.
+    form = browsers["B1"].fetch_csrf("/")
+    sent = form.csrf is not None
+    logged_in = browsers["B1"].session_cookies()
+    r = browsers["B1"].post("/logout-everywhere", with_csrf({}, form))
     t_logout = time.time()
+    replaced = browsers["B1"].session_cookies()
+    # The logout destroys the session and leaves a flash for the next page:
+    # the response replaces B1's cookie with an anonymous one that holds only
+    # the message (not Max-Age=0: the message must reach the next page).
+    home = browsers["B1"].get("/")
     me = browsers["B1"].get("/me")
     epochs_after = db_epochs(cluster.database)
     checks.check(
-        "6.3 B1 POST /logout-everywhere: 303 to /, B1's cookie expired at once (Max-Age=0), then /me 401; "
-        "in this run's database (fresh: every epoch 0) user1's epoch moved to 1, admin's did not",
-        r.status == 303 and r.header("Location") == "/" and expires_session(r) and me.status == 401
+        "6.3 B1 POST /logout-everywhere (with its page's token): 303 to /, B1's session ended at once: its cookie "
+        "replaced by an anonymous one holding only the flash (the next page: 'Logged out everywhere.' and the login form), "
+        "then /me 401; in this run's database (fresh: every epoch 0) user1's epoch moved to 1, admin's did not",
+        sent and r.status == 303 and r.header("Location") == "/" and sets_session(r)
+        and COOKIE_NAME in replaced and replaced != logged_in
+        and outcome("/", home) == "login page" and "Logged out everywhere." in home.text() and me.status == 401
         and epochs_before == {"user1": 0, "admin": 0} and epochs_after == {"user1": 1, "admin": 0},
-        f"{r.status} to {r.header('Location')} from {r.instance}, {what(r)}; /me {me.status}; "
+        f"token {'sent' if sent else 'MISSING'} (form {form.status} from {form.instance}); "
+        f"{r.status} to {r.header('Location')} from {r.instance}, {what(r)}; next page: {outcome('/', home)}, "
+        f"flash {'shown' if 'Logged out everywhere.' in home.text() else 'MISSING'}; /me {me.status}; "
         f"epochs before {epochs_before}, after {epochs_after}",
     )
+    # Without a token: the anonymous post is refused for the login first
+    # (nothing to forge), not as a CSRF failure.
     r = Client(cluster.lb).post("/logout-everywhere", {})
     checks.check(
-        "6.4 an anonymous POST /logout-everywhere: 401 {\"error\": \"not logged in\"}",
+        "6.4 an anonymous POST /logout-everywhere (no token): 401 {\"error\": \"not logged in\"}, not 403",
         r.status == 401 and me_json(r) == {"error": "not logged in"},
         f"{r.status} {r.text()[:80]}",
     )
@@ -1685,7 +2087,7 @@ def run(checks, cluster, rng):
         checks.info(f"6.5 not asserted: B2's check may have been due already ({int(t_early)} >= {due_from}): {early_text}")
 
     fresh = Client(cluster.lb)
-    r_login = fresh.post("/login", USER)
+    r_login = fresh.login(USER)
     me = fresh.get("/me")
     fresh_id = me_json(me).get("id")
     t_fresh = time.time()
@@ -1769,10 +2171,10 @@ def run(checks, cluster, rng):
     # that also catches new sessions fails 7.5.
     phase("7. SESSION_NOT_BEFORE on a rolling restart logs everyone out")
     u7 = Client(cluster.lb)
-    r_u = u7.post("/login", dict(USER, remember="on"))
+    r_u = u7.login(dict(USER, remember="on"))
     me_u = u7.get("/me")
     a7 = Client(cluster.lb)
-    r_a = a7.post("/login", ADMIN)
+    r_a = a7.login(ADMIN)
     me_a = a7.get("/me")
     t_logins = time.time()
     # Every session now alive was created at or before int(t_logins) (whole
@@ -1821,7 +2223,8 @@ def run(checks, cluster, rng):
             # POST /cart); the renewal keeps the creation time, so the
             # restarted a refuses the renewed cookie as well.
             ren = copy_of(old7["user1"], cluster.ports["b"])
-            r_ren = ren.post("/cart", {"item": "renewed-by-b"})
+            # (the cart form's token from b's home page first, with the same old cookie)
+            r_ren = ren.post_form("/cart", {"item": "renewed-by-b"})
             renewed = dict(ren.jar)
             r_a_ren = copy_of(renewed, cluster.ports["a"]).get("/me")
             checks.check(
@@ -1874,7 +2277,7 @@ def run(checks, cluster, rng):
     for i, name in enumerate(NAMES):
         cl = Client(cluster.ports[name])
         who = (USER, ADMIN)[i % 2]
-        r = cl.post("/login", dict(who, remember="on") if i == 1 else who)
+        r = cl.login(dict(who, remember="on") if i == 1 else who)
         row = []
         for x in NAMES:
             me = cl.get("/me", port=cluster.ports[x])
@@ -1884,7 +2287,7 @@ def run(checks, cluster, rng):
                 problems.append(f"login on {name}, /me on {x}: {me.status} {body}")
         details.append(f"login on {name} ({who['username']}) {r.status}: /me " + ", ".join(row))
     nb_new = Client(cluster.lb)
-    r = nb_new.post("/login", USER)
+    r = nb_new.login(USER)
     via = collections.defaultdict(list)
 
     def new_via_nginx():
