@@ -20,11 +20,15 @@ CORE=(
     src/keys/key.rs src/keys/keyring.rs src/keys/source.rs src/keys/plausibility.rs
     src/policy.rs src/cache_headers.rs src/cookie.rs src/session.rs
     src/future.rs src/service.rs src/config.rs
+    src/csrf/mod.rs src/csrf/token.rs src/csrf/origin.rs src/csrf/form.rs src/csrf/layer.rs
+    src/csrf/extract.rs src/flash/mod.rs src/flash/session_api.rs src/typed.rs src/kind.rs
+    src/ext.rs src/tower_sessions_bridge.rs
 )
 TESTS=(
     --lib --test vectors --test release_cookies --test fork_safe_nonces --test bounded_resources
     --test http --test http_logging
     --test secrets_never_printed --test fuzz_corpus --test live_keys --test metrics
+    --test tower_sessions
 )
 
 command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
@@ -32,7 +36,7 @@ command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
 if [[ -n ${MUTANTS_FILES:-} ]]; then
     read -r -a CORE <<< "$MUTANTS_FILES"
 fi
-args=(--jobs 1 --output target/mutants --timeout-multiplier 3)
+args=(--jobs 1 --all-features --output target/mutants --timeout-multiplier 3)
 for file in "${CORE[@]}"; do
     args+=(--file "$file")
 done

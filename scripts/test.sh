@@ -4,7 +4,9 @@
 #                               tests; benches and examples compiled, benches run once
 #   2. nginx in front of three demo instances (installs nginx-light if missing)
 #   3. headless Chromium end-to-end (installs chromium and playwright-core if missing)
-#   4. each fuzz target for FUZZ_SECONDS (default 60; installs cargo-fuzz; 0 skips)
+#   4. migration from Mozilla client-sessions: cookies minted by the real npm
+#      package, read by the crate and by the demo (installs client-sessions)
+#   5. each fuzz target for FUZZ_SECONDS (default 60; installs cargo-fuzz; 0 skips)
 # Needs root for apt-get when nginx or chromium are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +24,15 @@ bash tests/deploy/nginx.sh
 step "headless Chromium"
 bash tests/browser/run.sh
 
+step "migration from client-sessions (the real npm package)"
+bash tests/legacy/run.sh
+
 if [ "${FUZZ_SECONDS:-60}" != 0 ]; then
   step "fuzzing each target for ${FUZZ_SECONDS:-60} s"
   bash fuzz/run-all.sh "${FUZZ_SECONDS:-60}"
 fi
 step "all suites passed"
 # set -e stops at the first failing suite, so reaching here means all passed.
-suites=4
-[ "${FUZZ_SECONDS:-60}" != 0 ] && suites=5
+suites=5
+[ "${FUZZ_SECONDS:-60}" != 0 ] && suites=6
 echo "suites: $suites passed, 0 failed"

@@ -16,6 +16,7 @@ use crate::defaults;
 use crate::error::ConfigError;
 use crate::format::{Compression, SessionCodec};
 use crate::keys::{KeySource, LiveKeyring};
+use crate::legacy::LegacyClientSessions;
 use crate::revocation::{CheckError, Revalidation, SessionSnapshot, Verdict};
 use crate::rfc3339::parse_instant;
 
@@ -53,6 +54,8 @@ pub struct SessionConfig {
     pub(crate) cache_headers: bool,
     /// The revocation check, if the application configured one.
     pub(crate) revalidation: Option<Revalidation>,
+    /// Mozilla client-sessions cookies to migrate, if configured.
+    pub(crate) legacy: Option<Arc<LegacyClientSessions>>,
 }
 
 /// How a sealed value would travel: its chunk count and total `name=value`
@@ -88,6 +91,7 @@ impl SessionConfig {
             not_before: None,
             revalidation: None,
             revalidation_grace: None,
+            legacy: None,
         }
     }
 
@@ -198,6 +202,7 @@ pub struct SessionConfigBuilder {
     not_before: Option<(u64, &'static str)>,
     revalidation: Option<(Duration, Revalidation)>,
     revalidation_grace: Option<Duration>,
+    legacy: Option<LegacyClientSessions>,
 }
 
 impl SessionConfigBuilder {
@@ -474,6 +479,16 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Migrates users of an Express application on Mozilla `client-sessions`:
+    /// a request with no session cookie of this crate but a legacy cookie
+    /// that opens gets its content as the session, re-sealed in this
+    /// crate's format while the legacy cookie is expired, in the same
+    /// response (see [`LegacyClientSessions`]).
+    pub fn legacy_client_sessions(mut self, legacy: LegacyClientSessions) -> Self {
+        self.legacy = Some(legacy);
+        self
+    }
+
     /// Validates the settings.
     ///
     /// # Errors
@@ -544,6 +559,14 @@ impl SessionConfigBuilder {
                 Some(revalidation)
             }
         };
+        if let Some(legacy) = &self.legacy
+            && legacy.cookie_name() == cookie.name()
+        {
+            return invalid(
+                "legacy client-sessions cookie",
+                "must have another name than the session cookie",
+            );
+        }
         let context = self.context.unwrap_or_else(|| cookie.name().to_owned());
         let codec = SessionCodec::new(self.keyring, context)
             .body_limit(self.body_limit)
@@ -568,6 +591,7 @@ impl SessionConfigBuilder {
             clock: self.clock,
             cache_headers: self.cache_headers,
             revalidation,
+            legacy: self.legacy.map(Arc::new),
         })
     }
 }

@@ -69,9 +69,15 @@ pub(crate) struct SessionCookie {
     name: String,
     /// `; Path=/; HttpOnly; Secure; SameSite=Lax…`
     attributes: String,
+    secure: bool,
 }
 
 impl SessionCookie {
+    /// Whether the cookie is `Secure` (not with `insecure_allow_http`).
+    pub(crate) fn secure(&self) -> bool {
+        self.secure
+    }
+
     /// Validates `settings`.
     ///
     /// # Errors
@@ -158,7 +164,11 @@ impl SessionCookie {
         if settings.partitioned {
             attributes.push_str("; Partitioned");
         }
-        Ok(SessionCookie { name, attributes })
+        Ok(SessionCookie {
+            name,
+            attributes,
+            secure: settings.secure,
+        })
     }
 
     /// The cookie's name (the first chunk's, when chunked).

@@ -23,6 +23,8 @@ pub(crate) const EXPIRED: &str = "client_session_expired_total";
 pub(crate) const NOT_WRITTEN: &str = "client_session_not_written_total";
 /// Revocation checks, by outcome.
 pub(crate) const CHECKS: &str = "client_session_revocation_checks_total";
+/// Mozilla client-sessions cookies opened (and migrated).
+pub(crate) const LEGACY_OPENED: &str = "client_session_legacy_opened_total";
 /// Unsafe requests refused by the CSRF check, by reason.
 pub(crate) const CSRF_REFUSED: &str = "client_session_csrf_refused_total";
 /// Size of the session cookies written, in `name=value` bytes (all chunks).
@@ -84,4 +86,8 @@ pub(crate) fn key_reload(loaded: bool) {
 
 pub(crate) fn csrf_refused(reason: &'static str) {
     metrics::counter!(CSRF_REFUSED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn legacy_opened() {
+    metrics::counter!(LEGACY_OPENED).increment(1);
 }

@@ -96,6 +96,15 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         problem: String,
     },
+    /// The settings for reading Mozilla `client-sessions` cookies are
+    /// unusable ([`LegacyClientSessions`](crate::LegacyClientSessions)).
+    /// Never repeats the secret.
+    Legacy {
+        /// The variable (or, in code, the setting) at fault.
+        variable: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// What is wrong with one key entry. Never includes the entry's content.
@@ -149,6 +158,7 @@ impl fmt::Display for KeyProblem {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ConfigError::Legacy { variable, problem } => write!(f, "{variable}: {problem}"),
             ConfigError::KeysNotSet { keys_var, file_var } => write!(
                 f,
                 "no session keys: set {keys_var} (comma-separated base64 keys, primary first) \

@@ -173,8 +173,22 @@ pub(crate) enum Written {
     Refused,
 }
 
-/// Adds the `Set-Cookie` headers the plan calls for.
+/// Adds the `Set-Cookie` headers the plan calls for — and, when the session
+/// came from a legacy client-sessions cookie and is now written (or
+/// ended), the one that deletes that cookie.
 pub(crate) fn apply(finished: &Finished, headers: &mut HeaderMap) -> Written {
+    let written = apply_session(finished, headers);
+    if written == Written::SetCookie
+        && let Some(expiry) = &finished.legacy_expiry
+        && let Ok(value) = http::HeaderValue::from_str(expiry)
+    {
+        headers.append(http::header::SET_COOKIE, value);
+    }
+    written
+}
+
+/// Adds the session's own `Set-Cookie` headers the plan calls for.
+fn apply_session(finished: &Finished, headers: &mut HeaderMap) -> Written {
     let config = &*finished.config;
     let cookie = &config.cookie;
     let seal = match finished.plan {

@@ -131,6 +131,7 @@
 //! | `client_session_revocation_checks_total` | `outcome`: `valid`, `revoked`, `failed_forgiven`, `failed_refused` | revocation checks run |
 //! | `client_session_key_reloads_total` | `outcome`: `loaded`, `refused` | changed key files read again ([`KeySource::watch`]) |
 //! | `client_session_csrf_refused_total` | `reason` ([`Refusal::as_str`]) | unsafe requests refused by the CSRF check |
+//! | `client_session_legacy_opened_total` | | Mozilla client-sessions cookies opened for migration ([`LegacyClientSessions`]) — when it stops moving, the legacy secret can go |
 //!
 //! Each request also runs in an `INFO` span named `session`, closed with
 //! `session_id` (when there is a session) and `outcome` (`untouched`,
@@ -168,6 +169,7 @@ mod id;
 mod keys;
 mod kind;
 mod layer;
+pub mod legacy;
 mod lifetime;
 mod policy;
 mod reserved;
@@ -198,6 +200,7 @@ pub use id::{ParseSessionIdError, SessionId};
 pub use keys::{Key, KeyId, KeySource, Keyring, LiveKeyring, MAX_KEY_LEN, MIN_KEY_LEN};
 pub use kind::{Primary, SessionOf};
 pub use layer::SessionLayer;
+pub use legacy::LegacyClientSessions;
 pub use lifetime::Lifetime;
 pub use revocation::{CheckError, SessionSnapshot, Verdict};
 pub use service::SessionService;

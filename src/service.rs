@@ -106,6 +106,16 @@ where
 pub(crate) fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> Session {
     let (incoming, only_header) = read_cookie(config, headers);
     let had_cookie = incoming.value.is_some() || incoming.highest_chunk > 0;
+    if !had_cookie
+        && let Some(legacy) = &config.legacy
+        && let Some(found) = legacy_cookie(legacy.cookie_name(), headers)
+    {
+        let pending = match found {
+            Ok(value) => PendingCookie::Legacy(value),
+            Err(reason) => PendingCookie::Rejected(reason),
+        };
+        return Session::for_request(config, Some(pending), true, 0);
+    }
     let pending = match incoming.value {
         // Refused before copying: the copy would be as large as the header.
         Some(Ok(value)) if value.len() > config.codec.max_value_len() => {
@@ -129,6 +139,28 @@ pub(crate) fn session_for(config: &Arc<SessionConfig>, headers: &HeaderMap) -> S
         None => None,
     };
     Session::for_request(config, pending, had_cookie, incoming.highest_chunk)
+}
+
+/// The value of the cookie `name` (a Mozilla client-sessions cookie) in the
+/// request's `Cookie` headers: `Err(Duplicate)` when there are two, as for
+/// this crate's own cookie.
+fn legacy_cookie(name: &str, headers: &HeaderMap) -> Option<Result<String, RejectReason>> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for pair in text.split(';') {
+            let Some((key, value)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            if key.trim() == name {
+                if found.is_some() {
+                    return Some(Err(RejectReason::Duplicate));
+                }
+                found = Some(value.trim().to_owned());
+            }
+        }
+    }
+    found.map(Ok)
 }
 
 /// The session cookie of the request, and the `Cookie` header it was read

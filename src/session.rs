@@ -92,6 +92,9 @@ struct State {
     /// The `Cookie` header a test request was made with
     /// ([`testing`](crate::testing)); `None` under the layer.
     test_cookie: Option<HeaderValue>,
+    /// The session came from a legacy client-sessions cookie: the response
+    /// that writes it in this crate's format expires that cookie.
+    from_legacy: bool,
 }
 
 /// A session's identity and the fields sealed with it (format v2), apart
@@ -122,6 +125,9 @@ pub(crate) struct Finished {
     pub(crate) body_len: usize,
     /// The session's id, for log lines.
     pub(crate) id: Option<SessionId>,
+    /// The `Set-Cookie` that deletes the legacy cookie this session came
+    /// from, to send along with the session's own cookie.
+    pub(crate) legacy_expiry: Option<String>,
 }
 
 /// Where the unopened cookie value is.
@@ -137,6 +143,9 @@ pub(crate) enum PendingCookie {
     /// Refused before opening (duplicate, broken chunks, too long): only
     /// the reason is kept, to be logged if the handler touches the session.
     Rejected(RejectReason),
+    /// A Mozilla client-sessions cookie, in a request without one of ours
+    /// ([`LegacyClientSessions`](crate::LegacyClientSessions)).
+    Legacy(String),
 }
 
 impl PendingCookie {
@@ -149,7 +158,7 @@ impl PendingCookie {
             PendingCookie::InHeader { header, start, end } => {
                 Ok(std::str::from_utf8(&header.as_bytes()[*start..*end]).unwrap_or(""))
             }
-            PendingCookie::Joined(value) => Ok(value),
+            PendingCookie::Joined(value) | PendingCookie::Legacy(value) => Ok(value),
             PendingCookie::Rejected(reason) => Err(*reason),
         }
     }
@@ -181,6 +190,7 @@ impl Session {
             responded: false,
             flashes: Inbox::default(),
             test_cookie: None,
+            from_legacy: false,
         };
         Session {
             state: Arc::new(Mutex::new(state)),
@@ -252,6 +262,15 @@ impl Session {
         } else {
             0
         };
+        let legacy_expiry = state
+            .from_legacy
+            .then(|| {
+                config
+                    .legacy
+                    .as_ref()
+                    .map(|l| l.expiry(config.cookie.secure()))
+            })
+            .flatten();
         Finished {
             config,
             plan,
@@ -261,6 +280,7 @@ impl Session {
             revealed: did.touched && state.brought.opened.is_some() && !did.destroyed,
             body_len,
             id: state.identity.id,
+            legacy_expiry,
         }
     }
 
@@ -737,6 +757,10 @@ impl State {
         let Some(value) = self.pending.take() else {
             return;
         };
+        if let PendingCookie::Legacy(legacy) = &value {
+            self.load_legacy(legacy);
+            return;
+        }
         let opened = value
             .value()
             .and_then(|value| self.config.codec.open_in(&self.ring, value, self.now));
@@ -795,6 +819,48 @@ impl State {
                 reason = reason.as_str(),
                 "session cookie rejected; request has no session"
             ),
+        }
+    }
+}
+
+impl State {
+    /// Opens a Mozilla client-sessions cookie: its content becomes the
+    /// session, as if opened from a cookie of an older format (re-sealed by
+    /// the response, which also expires the legacy cookie).
+    fn load_legacy(&mut self, value: &str) {
+        let Some(legacy) = self.config.legacy.clone() else {
+            return;
+        };
+        match legacy.open(value, self.now) {
+            Ok(session) => {
+                counters::legacy_opened();
+                // A new identity; `created_at` now: this crate's lifetimes
+                // count from the migration.
+                self.brought.opened = Some(Opened {
+                    created_at: self.now,
+                    expires_at: session.expires_at(),
+                    key_index: 0,
+                    version: 0,
+                });
+                self.identity = Identity {
+                    id: SessionId::generate().ok(),
+                    ..Identity::default()
+                };
+                self.data = session.data;
+                self.from_legacy = true;
+                tracing::debug!(
+                    cookie = legacy.cookie_name(),
+                    "legacy client-sessions cookie opened; the response re-seals it and expires it"
+                );
+            }
+            Err(reason) => {
+                counters::rejected(reason);
+                tracing::debug!(
+                    reason = reason.as_str(),
+                    cookie = legacy.cookie_name(),
+                    "legacy client-sessions cookie rejected; request has no session"
+                );
+            }
         }
     }
 }

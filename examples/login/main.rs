@@ -18,6 +18,10 @@
 //!   origin, gets 403. A post from another origin is refused first; then
 //!   anonymous posts to pages that need a login get 401 (nothing to forge),
 //!   then the token is checked.
+//! * **Migration from Express**: with `LEGACY_CLIENT_SESSIONS_SECRET` (and
+//!   `LEGACY_CLIENT_SESSIONS_COOKIE`, default `session_state`), a visitor
+//!   still holding a Mozilla client-sessions cookie of the old Express app
+//!   is logged in from it, and leaves with this crate's cookie instead.
 //! * **Flash messages**: "Logged out.", "Item added." after the redirect;
 //!   "Unknown user name or wrong password." with the 401 form (a message
 //!   for this response only: `flash_now`).
@@ -35,6 +39,9 @@
 //! * `PORT` (default 3000), `BIND` (default 127.0.0.1) — where to listen.
 //! * `INSTANCE` (default: the port) — sent as `X-Instance` on every response,
 //!   so a load-balanced deployment shows which instance answered.
+//! * `LEGACY_CLIENT_SESSIONS_SECRET`, `LEGACY_CLIENT_SESSIONS_COOKIE`,
+//!   `LEGACY_CLIENT_SESSIONS_SIGNATURE_ALGORITHM` — read the old Express
+//!   app's client-sessions cookies (off when the secret is unset).
 //! * `METRICS_PORT` (off when unset) — the session layer's metrics in
 //!   Prometheus format at `http://BIND:METRICS_PORT/metrics`.
 //!
@@ -50,8 +57,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use client_session::{
-    ConfigError, CsrfForm, CsrfRejection, Key, KeySource, Keyring, Level, Lifetime, Session,
-    SessionConfig, SessionLayer, Verdict, defaults,
+    ConfigError, CsrfForm, CsrfRejection, Key, KeySource, Keyring, LegacyClientSessions, Level,
+    Lifetime, Session, SessionConfig, SessionLayer, Verdict, defaults,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -135,20 +142,38 @@ async fn main() {
                     let Some(name) = session.get::<String>("user") else {
                         return Ok(Verdict::Valid);
                     };
-                    let epoch: Option<i64> = session.get("epoch");
+                    // Sessions migrated from client-sessions carry no epoch:
+                    // they count as epoch 0, so a "log out everywhere" since
+                    // then ends them too.
+                    let epoch: i64 = session.get("epoch").unwrap_or(0);
                     // The request waits for the check: a deadline of its own,
                     // after which the layer's grace rule applies.
                     let found = tokio::time::timeout(Duration::from_secs(2), users.find(&name))
                         .await
                         .map_err(|_| "the user database did not answer within 2 s")??;
                     Ok(match found {
-                        Some(user) if Some(user.epoch) == epoch => Verdict::Valid,
+                        Some(user) if user.epoch == epoch => Verdict::Valid,
                         _ => Verdict::Revoked,
                     })
                 }
             }
         })
         .not_before_from_env()
+        .and_then(|builder| {
+            // LEGACY_CLIENT_SESSIONS_SECRET: users of the Express app on
+            // Mozilla client-sessions keep their session (migration guide:
+            // MIGRATING.md).
+            Ok(match LegacyClientSessions::from_env()? {
+                Some(legacy) => {
+                    eprintln!(
+                        "reading client-sessions cookies named {} (migration)",
+                        legacy.cookie_name()
+                    );
+                    builder.legacy_client_sessions(legacy)
+                }
+                None => builder,
+            })
+        })
         .and_then(|builder| builder.build());
     let config = match config {
         Ok(config) => config,
@@ -204,6 +229,10 @@ fn app(config: SessionConfig, users: Users, instance: String) -> Router {
         .route("/me", get(me))
         .route("/cart", get(cart).post(add_to_cart))
         .route("/admin", get(admin))
+        .route_layer(middleware::from_fn_with_state(
+            users.clone(),
+            complete_migrated,
+        ))
         .with_state(users)
         .layer(SessionLayer::new(config))
         .layer(middleware::map_response(move |mut response: Response| {
@@ -213,6 +242,30 @@ fn app(config: SessionConfig, users: Users, instance: String) -> Router {
                 response
             }
         }))
+}
+
+/// A session migrated from the Express app may name its user without the
+/// role this demo stores at login: the role comes from the database then
+/// (the epoch does not: a missing one counts as 0, see the check).
+async fn complete_migrated(
+    State(users): State<Users>,
+    session: Session,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    if session.had_valid_cookie()
+        && session.get::<String>("role").is_none()
+        && let Some(name) = session.get::<String>("user")
+    {
+        match users.find(&name).await {
+            Ok(Some(user)) => {
+                let _ = session.insert("role", &user.role);
+            }
+            Ok(None) => session.destroy(),
+            Err(err) => return unavailable(&err),
+        }
+    }
+    next.run(request).await
 }
 
 /// Who is logged in: the name and role stored at login.
@@ -332,9 +385,9 @@ async fn login(
 /// order (401 to an anonymous request first: there is nothing to forge).
 fn refuse_other_origins<T>(
     form: Result<CsrfForm<T>, CsrfRejection>,
-) -> Result<Result<CsrfForm<T>, CsrfRejection>, Response> {
+) -> Result<Result<CsrfForm<T>, CsrfRejection>, CsrfRejection> {
     match form {
-        Err(rejection) if rejection.from_another_origin() => Err(rejection.into_response()),
+        Err(rejection) if rejection.from_another_origin() => Err(rejection),
         form => Ok(form),
     }
 }
@@ -346,7 +399,7 @@ struct Confirm {}
 async fn logout(session: Session, form: Result<CsrfForm<Confirm>, CsrfRejection>) -> Response {
     let form = match refuse_other_origins(form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     // Nobody to log out: nothing to forge, nothing to do.
     if current_user(&session).is_none() {
@@ -369,7 +422,7 @@ async fn logout_everywhere(
 ) -> Response {
     let form = match refuse_other_origins(form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let Some(user) = current_user(&session) else {
         return not_logged_in();
@@ -432,7 +485,7 @@ struct NewItem {
 async fn add_to_cart(session: Session, form: Result<CsrfForm<NewItem>, CsrfRejection>) -> Response {
     let form = match refuse_other_origins(form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     if current_user(&session).is_none() {
         return not_logged_in();
