@@ -108,6 +108,12 @@ mod tests {
         map
     }
 
+    fn content_type_owned(value: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(CONTENT_TYPE, value.parse().unwrap());
+        map
+    }
+
     #[test]
     fn kinds() {
         assert_eq!(
@@ -135,6 +141,15 @@ mod tests {
             })
         );
         assert_eq!(kind(&content_type("multipart/form-data")), None);
+        assert_eq!(kind(&content_type("multipart/form-data; boundary=")), None);
+        assert_eq!(
+            kind(&content_type("multipart/form-data; boundary=\"\"")),
+            None
+        );
+        let longest = format!("multipart/form-data; boundary={}", "b".repeat(70));
+        assert!(kind(&content_type_owned(&longest)).is_some());
+        let too_long = format!("multipart/form-data; boundary={}", "b".repeat(71));
+        assert_eq!(kind(&content_type_owned(&too_long)), None);
         assert_eq!(kind(&content_type("application/json")), None);
         assert_eq!(kind(&HeaderMap::new()), None);
     }

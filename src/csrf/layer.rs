@@ -273,3 +273,80 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::{Ready, ready};
+
+    use super::*;
+    use http_body_util::Full;
+
+    /// A service that is not ready: busy, then failed.
+    #[derive(Clone)]
+    struct NotReady(Poll<Result<(), &'static str>>);
+
+    impl Service<Request<CsrfBody<Full<Bytes>>>> for NotReady {
+        type Response = Response<String>;
+        type Error = &'static str;
+        type Future = Ready<Result<Response<String>, &'static str>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.0
+        }
+
+        fn call(&mut self, _: Request<CsrfBody<Full<Bytes>>>) -> Self::Future {
+            ready(Ok(Response::new(String::new())))
+        }
+    }
+
+    /// The layer is ready exactly when the service it wraps is.
+    #[test]
+    fn readiness_is_the_inner_services() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
+            let mut service = CsrfLayer::default().layer(NotReady(inner));
+            assert_eq!(
+                Service::<Request<Full<Bytes>>>::poll_ready(&mut service, &mut cx),
+                inner
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_body_is_a_400_every_other_refusal_a_403() {
+        for (refusal, status) in [
+            (Refusal::UnreadableBody, 400),
+            (Refusal::FormTooLarge, 403),
+            (Refusal::MissingToken, 403),
+            (Refusal::CrossSite, 403),
+        ] {
+            assert_eq!(refused::<String>(refusal).status().as_u16(), status);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_buffered_body_says_its_exact_size_and_ends_after_its_bytes() {
+        let body: CsrfBody<Full<Bytes>> = CsrfBody::buffered(Bytes::from_static(b"item=pear"));
+        assert_eq!(body.size_hint().exact(), Some(9));
+        assert!(!body.is_end_stream());
+        let mut body = body;
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), "item=pear");
+        assert!(body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+        assert!(body.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_streaming_body_is_the_inner_one() {
+        let inner = Full::new(Bytes::from_static(b"abc"));
+        let body = CsrfBody::streaming(inner);
+        assert_eq!(body.size_hint().exact(), Some(3));
+        assert!(!body.is_end_stream());
+        let bytes = body.collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, "abc");
+        let empty = CsrfBody::streaming(Full::new(Bytes::new()));
+        assert!(empty.is_end_stream());
+        assert_eq!(empty.size_hint().exact(), Some(0));
+    }
+}

@@ -593,3 +593,161 @@ async fn the_csrf_form_extractor_checks_then_deserializes() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_header_and_field_names_are_the_configured_ones() {
+    let app = guarded(
+        CsrfConfig::new()
+            .header_name(http::HeaderName::from_static("x-my-token"))
+            .form_field("authenticity_token"),
+    )
+    .await;
+    let (client, token) = visitor(&app).await;
+    let act = || format!("{}/act", app.url);
+    let rows: Vec<(Vec<(&str, &str)>, Option<(&str, String)>, StatusCode)> = vec![
+        (vec![("x-csrf-token", &token)], None, StatusCode::FORBIDDEN),
+        (vec![("x-my-token", &token)], None, StatusCode::OK),
+        (
+            vec![],
+            Some((FORM, format!("csrf_token={token}"))),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![],
+            Some((FORM, format!("authenticity_token={token}"))),
+            StatusCode::OK,
+        ),
+    ];
+    for (headers, body, expected) in rows {
+        let r = send(&client, Method::POST, act(), &headers, body.clone()).await;
+        assert_eq!(r.status(), expected, "{headers:?} {body:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_default_form_cap_is_two_mebibytes() {
+    let app = guarded(CsrfConfig::new()).await;
+    let (client, token) = visitor(&app).await;
+    let form = |total: usize| {
+        let head = format!("csrf_token={token}&text=");
+        format!("{head}{}", "x".repeat(total - head.len()))
+    };
+    let r = send(
+        &client,
+        Method::POST,
+        format!("{}/act", app.url),
+        &[],
+        Some((FORM, form(2 * 1024 * 1024))),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "exactly 2 MiB");
+    let r = send(
+        &client,
+        Method::POST,
+        format!("{}/act", app.url),
+        &[],
+        Some((FORM, form(2 * 1024 * 1024 + 1))),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "one byte more");
+}
+
+/// The extractor's refusals, one by one, without a network: the status each
+/// becomes, which count as "from another origin", and a body that cannot
+/// be read (a client that vanished) against one over the cap.
+#[tokio::test]
+async fn csrf_form_rejections_map_to_their_statuses() {
+    use axum::extract::FromRequest as _;
+    use client_session::Refusal;
+
+    let refused = |refusal| CsrfRejection::Refused {
+        refusal,
+        method: http::Method::POST,
+        path: "/p".into(),
+    };
+    for (rejection, status, other_origin) in [
+        (refused(Refusal::CrossSite), 403, true),
+        (refused(Refusal::ForeignOrigin), 403, true),
+        (refused(Refusal::MissingToken), 403, false),
+        (refused(Refusal::WrongToken), 403, false),
+        (refused(Refusal::FormTooLarge), 403, false),
+        (refused(Refusal::UnreadableBody), 400, false),
+        (CsrfRejection::NotAForm, 415, false),
+        (CsrfRejection::InvalidForm, 422, false),
+        (CsrfRejection::MissingSessionLayer, 500, false),
+    ] {
+        assert_eq!(rejection.from_another_origin(), other_origin, "{rejection}");
+        assert_eq!(rejection.into_response().status().as_u16(), status);
+    }
+
+    let session = client_session::testing::session();
+    let token = session.csrf_token().unwrap().to_string();
+    let request = |body: axum::body::Body, config: Option<CsrfConfig>| {
+        let mut request = http::Request::post("/p")
+            .header("content-type", FORM)
+            .body(body)
+            .unwrap();
+        request.extensions_mut().insert(session.clone());
+        if let Some(config) = config {
+            request.extensions_mut().insert(config);
+        }
+        request
+    };
+    let broken = axum::body::Body::from_stream(futures_util::stream::iter(vec![
+        Ok(Bytes::from_static(b"csrf_token=")),
+        Err(std::io::Error::other("connection reset")),
+    ]));
+    let outcome = CsrfForm::<Item>::from_request(request(broken, None), &()).await;
+    assert!(matches!(
+        outcome,
+        Err(CsrfRejection::Refused {
+            refusal: Refusal::UnreadableBody,
+            ..
+        })
+    ));
+    let big = axum::body::Body::from(format!("csrf_token={token}&item={}", "x".repeat(200)));
+    let outcome = CsrfForm::<Item>::from_request(
+        request(big, Some(CsrfConfig::new().max_form_bytes(64))),
+        &(),
+    )
+    .await;
+    assert!(matches!(
+        outcome,
+        Err(CsrfRejection::Refused {
+            refusal: Refusal::FormTooLarge,
+            ..
+        })
+    ));
+    // A token, but a session without a secret (expired, or no cookie); a
+    // session with a secret, but another token.
+    let fresh = client_session::testing::session();
+    let mut stranger = http::Request::post("/p")
+        .header("content-type", FORM)
+        .body(axum::body::Body::from(format!("csrf_token={token}&item=x")))
+        .unwrap();
+    stranger.extensions_mut().insert(fresh);
+    let outcome = CsrfForm::<Item>::from_request(stranger, &()).await;
+    assert!(matches!(
+        outcome,
+        Err(CsrfRejection::Refused {
+            refusal: Refusal::NoSessionToken,
+            ..
+        })
+    ));
+    let other = client_session::testing::session()
+        .csrf_token()
+        .unwrap()
+        .to_string();
+    let wrong = axum::body::Body::from(format!("csrf_token={other}&item=x"));
+    let outcome = CsrfForm::<Item>::from_request(request(wrong, None), &()).await;
+    assert!(matches!(
+        outcome,
+        Err(CsrfRejection::Refused {
+            refusal: Refusal::WrongToken,
+            ..
+        })
+    ));
+    let fine = axum::body::Body::from(format!("csrf_token={token}&item=fig"));
+    let outcome = CsrfForm::<Item>::from_request(request(fine, None), &()).await;
+    assert!(matches!(outcome, Ok(CsrfForm(Item { ref item })) if item == "fig"));
+}
