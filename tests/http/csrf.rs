@@ -482,6 +482,13 @@ async fn the_layer_wraps_a_hyper_service_and_hands_the_body_on() {
     assert!(r.text().await.unwrap().ends_with(&format!("|{form}")));
 }
 
+/// Request headers, body (content type, text), expected status.
+type HeaderRow<'a> = (
+    Vec<(&'a str, &'a str)>,
+    Option<(&'a str, String)>,
+    StatusCode,
+);
+
 /// Request headers, body (content type, text), expected status and body.
 type Row<'a> = (
     Vec<(&'a str, String)>,
@@ -604,7 +611,7 @@ async fn the_header_and_field_names_are_the_configured_ones() {
     .await;
     let (client, token) = visitor(&app).await;
     let act = || format!("{}/act", app.url);
-    let rows: Vec<(Vec<(&str, &str)>, Option<(&str, String)>, StatusCode)> = vec![
+    let rows: Vec<HeaderRow> = vec![
         (vec![("x-csrf-token", &token)], None, StatusCode::FORBIDDEN),
         (vec![("x-my-token", &token)], None, StatusCode::OK),
         (
