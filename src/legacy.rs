@@ -448,3 +448,114 @@ impl LegacyClientSessions {
         Ok(buffer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Edge cases no cookie minted by the library contains, sealed here the
+    //! way the library seals (`tests/legacy_client_sessions.rs` has the
+    //! library's own cookies).
+    use aes::cipher::BlockModeEncrypt;
+
+    use super::*;
+
+    const ENC: [u8; 24] = [7; 24];
+    const SIG: [u8; 32] = [9; 32];
+
+    fn reader() -> LegacyClientSessions {
+        LegacyClientSessions::from_keys("s", &ENC, &SIG).unwrap()
+    }
+
+    /// A cookie as client-sessions would write it, with the numbers as given.
+    fn seal(plaintext: &[u8], created_at: &str, duration: &str) -> String {
+        let iv = [3u8; 16];
+        let ciphertext = cbc::Encryptor::<aes::Aes192>::new_from_slices(&ENC, &iv)
+            .unwrap()
+            .encrypt_padded_vec::<Pkcs7>(plaintext);
+        seal_raw(&iv, &ciphertext, created_at, duration)
+    }
+
+    fn seal_raw(iv: &[u8], ciphertext: &[u8], created_at: &str, duration: &str) -> String {
+        let mac = SignatureAlgorithm::Sha256.mac(
+            &SIG,
+            &[
+                iv,
+                b".",
+                ciphertext,
+                b".",
+                created_at.as_bytes(),
+                b".",
+                duration.as_bytes(),
+            ],
+        );
+        [
+            URL_SAFE_NO_PAD.encode(iv),
+            URL_SAFE_NO_PAD.encode(ciphertext),
+            created_at.to_owned(),
+            duration.to_owned(),
+            URL_SAFE_NO_PAD.encode(mac.as_slice()),
+        ]
+        .join(".")
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn aes_192_keys_open_and_the_expiry_is_inclusive() {
+        let body = br#"s={"user":"u"}"#;
+        let created = (NOW * 1000 - 60_000).to_string();
+        let cookie = seal(body, &created, "60000");
+        let opened = reader().open(&cookie, NOW).unwrap();
+        assert_eq!(opened.data.to_json(), r#"{"user":"u"}"#);
+        // created + duration == now, to the millisecond: still valid; a second later, not.
+        assert_eq!(
+            reader().open(&cookie, NOW + 1).map(|_| ()),
+            Err(RejectReason::Expired)
+        );
+    }
+
+    #[test]
+    fn numbers_are_decimal_digits_up_to_sixteen() {
+        let body = br#"s={}"#;
+        let sixteen = "1000000000000000";
+        assert!(
+            reader().open(&seal(body, "0", sixteen), NOW).is_ok(),
+            "16 digits"
+        );
+        for (created, duration) in [
+            ("0", "10000000000000000"), // 17 digits
+            ("+1800000000000", "1000"),
+            ("", "1000"),
+            ("0", "1e3"),
+            ("-1", "1000"),
+        ] {
+            let cookie = seal(body, created, duration);
+            assert_eq!(
+                reader().open(&cookie, NOW).map(|_| ()),
+                Err(RejectReason::Malformed),
+                "{created:?} {duration:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_value_is_bounded_and_the_ciphertext_whole_blocks() {
+        assert_eq!(
+            reader().open(&"A".repeat(4096), NOW).map(|_| ()),
+            Err(RejectReason::Malformed)
+        );
+        assert_eq!(
+            reader().open(&"A".repeat(4097), NOW).map(|_| ()),
+            Err(RejectReason::TooLarge)
+        );
+        let far = (NOW * 1000).to_string();
+        for ciphertext in [&[][..], &[1u8; 17][..], &[1u8; 16][..]] {
+            let cookie = seal_raw(&[3; 16], ciphertext, &far, "1000");
+            assert_eq!(
+                reader().open(&cookie, NOW).map(|_| ()),
+                Err(RejectReason::InvalidBody),
+                "{} bytes",
+                ciphertext.len()
+            );
+        }
+    }
+}

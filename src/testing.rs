@@ -267,6 +267,22 @@ mod tests {
     }
 
     #[test]
+    fn clear_keeps_the_csrf_token_and_the_flash_for_the_next_request() {
+        let session = session();
+        session.insert("user", "alice").unwrap();
+        let token = session.csrf_token().unwrap();
+        session.flash(crate::Level::Info, "kept");
+        session.clear();
+        assert!(session.is_empty() && session.keys().is_empty());
+        assert!(session.verify_csrf_token(token.as_str()));
+        let next = next_request(&session);
+        assert_eq!(next.flashes().len(), 1);
+        assert_eq!(next.flashes()[0].message, "kept");
+        assert!(next.verify_csrf_token(token.as_str()));
+        assert_eq!(next.get::<String>("user"), None);
+    }
+
+    #[test]
     fn response_cookies_are_the_layers() {
         let session = session();
         assert!(response_cookies(&session).is_empty(), "untouched: nothing");

@@ -188,6 +188,19 @@ fn settings_are_checked_and_never_repeat_the_secret() {
         assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
     }
     assert!(!format!("{on:?}").contains("s3cret"));
+    assert!(
+        format!("{on:?}").starts_with(
+            r#"LegacyClientSessions { cookie_name: "session_state", signature: Sha256"#
+        ),
+        "{on:?}"
+    );
+    for name in ["a;b", "a,b", "a b", "", "a=b", "é"] {
+        assert!(
+            LegacyClientSessions::from_secret(name, "s3cret-value").is_err(),
+            "{name:?}"
+        );
+    }
+    assert!(LegacyClientSessions::from_secret("session_state.v2-x", "s3cret-value").is_ok());
     // Explicit keys: lengths as the library requires them.
     assert!(LegacyClientSessions::from_keys("s", &[1; 15], &[2; 32]).is_err());
     assert!(LegacyClientSessions::from_keys("s", &[1; 32], &[2; 31]).is_err());
@@ -342,4 +355,84 @@ async fn ending_a_legacy_session_expires_both_cookies_and_errors_change_nothing(
         "nothing written, nothing expired"
     );
     assert_eq!(r.text().await.unwrap(), r#""user1""#);
+}
+
+#[tokio::test]
+async fn the_legacy_cookie_is_expired_with_the_sites_attributes() {
+    let fixture = fixture();
+    let legacy = LegacyClientSessions::from_secret(&fixture.cookie_name, &fixture.secret)
+        .unwrap()
+        .cookie_path("/app")
+        .cookie_domain("example.test");
+    // Over plain HTTP (insecure_allow_http): the deletion carries no Secure,
+    // which a browser would refuse from an http:// page.
+    let url = app_with(
+        SessionConfig::builder(ring(&[1]))
+            .clock(ManualClock::new(fixture.minted_at))
+            .insecure_allow_http()
+            .legacy_client_sessions(legacy),
+    )
+    .await;
+    let r = get_with_cookie(
+        &bare_client(),
+        format!("{url}/get/user"),
+        legacy_cookie(&fixture, "user1"),
+    )
+    .await;
+    let cookies = set_cookies(&r);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies[0].starts_with("session=") && !cookies[0].contains("Secure"),
+        "{cookies:?}"
+    );
+    assert_eq!(
+        cookies[1],
+        "session_state=; Max-Age=0; Path=/app; Domain=example.test; HttpOnly"
+    );
+}
+
+/// A legacy session goes through the revocation check on its very first
+/// request, like any opened session: "log out everywhere" since the Express
+/// days ends it.
+#[tokio::test]
+async fn the_revocation_check_sees_a_legacy_session_on_its_first_request() {
+    let fixture = fixture();
+    let legacy = LegacyClientSessions::from_secret(&fixture.cookie_name, &fixture.secret).unwrap();
+    let url = app_with(
+        SessionConfig::builder(ring(&[1]))
+            .clock(ManualClock::new(fixture.minted_at))
+            .legacy_client_sessions(legacy)
+            .revalidate(std::time::Duration::from_secs(60), |session| {
+                let user: Option<String> = session.get("user");
+                async move {
+                    Ok(if user.as_deref() == Some("admin") {
+                        client_session::Verdict::Revoked
+                    } else {
+                        client_session::Verdict::Valid
+                    })
+                }
+            }),
+    )
+    .await;
+    let bare = bare_client();
+    let r = get_with_cookie(
+        &bare,
+        format!("{url}/get/user"),
+        legacy_cookie(&fixture, "admin"),
+    )
+    .await;
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap().as_str()),
+        (404, "none")
+    );
+    let r = get_with_cookie(
+        &bare,
+        format!("{url}/get/user"),
+        legacy_cookie(&fixture, "user1"),
+    )
+    .await;
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap().as_str()),
+        (200, r#""user1""#)
+    );
 }
