@@ -97,3 +97,27 @@ impl<K> fmt::Debug for SessionOf<K> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Cart;
+
+    #[test]
+    fn debug_names_the_kind_and_never_the_values() {
+        let session = crate::testing::session();
+        session.insert("secret", "value").unwrap();
+        let cart = SessionOf::<Cart>::new(session);
+        let shown = format!("{cart:?}");
+        assert!(
+            shown.starts_with(r#"SessionOf("client_session::kind::tests::Cart", Session {"#),
+            "{shown}"
+        );
+        assert!(!shown.contains("value"), "{shown}");
+        assert_eq!(
+            cart.clone().into_inner().get::<String>("secret").as_deref(),
+            Some("value")
+        );
+    }
+}

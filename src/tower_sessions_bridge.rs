@@ -248,6 +248,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_saved_record_replaces_the_values_and_debug_shows_none() {
+        let session = crate::testing::session();
+        session
+            .insert("gone", "removed through tower-sessions")
+            .unwrap();
+        session.insert("kept", &1).unwrap();
+        let store = CookieStore {
+            session: session.clone(),
+        };
+        let record = Record {
+            id: Id(1),
+            data: [
+                ("kept".to_owned(), serde_json::json!(2)),
+                ("new".to_owned(), serde_json::json!("x")),
+            ]
+            .into_iter()
+            .collect(),
+            expiry_date: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        store.write(&record);
+        assert_eq!(session.keys(), ["kept", "new"]);
+        assert_eq!(session.get::<u32>("kept"), Some(2));
+        assert_eq!(format!("{store:?}"), "CookieStore(…)");
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
+            let mut service = TowerSessionsLayer.layer(tower_service_stub(inner));
+            assert_eq!(
+                Service::<Request<()>>::poll_ready(&mut service, &mut cx),
+                inner
+            );
+        }
+    }
+
+    /// A service that is ready as told.
+    fn tower_service_stub(
+        ready: Poll<Result<(), &'static str>>,
+    ) -> impl Service<
+        Request<()>,
+        Response = Response<String>,
+        Error = &'static str,
+        Future = std::future::Ready<Result<Response<String>, &'static str>>,
+    > + Clone
+    + Send
+    + 'static {
+        #[derive(Clone)]
+        struct Stub(Poll<Result<(), &'static str>>);
+        impl Service<Request<()>> for Stub {
+            type Response = Response<String>;
+            type Error = &'static str;
+            type Future = std::future::Ready<Result<Response<String>, &'static str>>;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
+                self.0
+            }
+            fn call(&mut self, _: Request<()>) -> Self::Future {
+                std::future::ready(Ok(Response::new(String::new())))
+            }
+        }
+        Stub(ready)
+    }
+
+    #[test]
     fn expiries_map_to_lifetimes() {
         let created = UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(

@@ -202,3 +202,42 @@ where
         Ok(TypedSession::load(parts.session()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::testing;
+
+    #[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
+    struct Visit {
+        count: u32,
+    }
+
+    #[test]
+    fn set_typed_makes_the_fields_the_only_values_and_keeps_the_crates_own() {
+        let session = testing::session();
+        session.insert("stale", "from an older type").unwrap();
+        let token = session.csrf_token().unwrap();
+        session.set_typed(&Visit { count: 2 }).unwrap();
+        assert_eq!(session.keys(), ["count"]);
+        assert!(session.verify_csrf_token(token.as_str()));
+        assert_eq!(
+            session.set_typed(&3u32),
+            Err(ValueError::NotAnObject { type_name: "u32" })
+        );
+    }
+
+    #[test]
+    fn typed_session_set_and_update_store_the_value() {
+        let session = testing::session();
+        let mut typed = TypedSession::<Visit>::load(session.clone());
+        assert!(!typed.mismatched() && typed.count == 0);
+        typed.set(Visit { count: 5 }).unwrap();
+        assert_eq!(session.get::<u32>("count"), Some(5));
+        typed.update(|v| v.count += 1).unwrap();
+        assert_eq!(session.typed::<Visit>().unwrap(), Some(Visit { count: 6 }));
+        assert_eq!(typed.session().get::<u32>("count"), Some(6));
+    }
+}

@@ -90,3 +90,30 @@ pub(crate) fn take_stored(data: &mut SessionData) -> (Vec<Flash>, bool) {
     data.remove(reserved::FLASH);
     (flashes, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_have_lower_case_names_for_css_classes() {
+        let names: Vec<String> = [Level::Info, Level::Success, Level::Warning, Level::Error]
+            .iter()
+            .map(|level| format!("{level}/{}", level.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "info/info",
+                "success/success",
+                "warning/warning",
+                "error/error"
+            ]
+        );
+        // The stored form is the same name.
+        assert_eq!(
+            serde_json::to_string(&Level::Warning).unwrap(),
+            r#""warning""#
+        );
+    }
+}
