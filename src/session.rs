@@ -454,9 +454,7 @@ impl Session {
     pub fn clear(&self) {
         let mut state = self.loaded_for_change("clear");
         if state.data.keys().any(|key| !reserved::is_reserved(key)) {
-            let kept = state.reserved_entries();
-            state.data.clear();
-            state.restore(kept);
+            state.clear_keeping(&[reserved::CSRF, reserved::FLASH]);
             state.did.changed = true;
         }
     }
@@ -692,29 +690,22 @@ impl State {
     /// application's message about the ending ("Logged out"), not part of
     /// the old session (the ones it brought were taken out when it opened).
     fn end(&mut self) {
-        let outgoing_flashes = self.data.get_raw(reserved::FLASH).map(str::to_owned);
-        self.data.clear();
-        if let Some(raw) = outgoing_flashes
-            && let Ok(value) = serde_json::from_str::<serde_json::Value>(&raw)
-        {
-            let _ = self.data.insert(reserved::FLASH, &value);
-        }
+        self.clear_keeping(&[reserved::FLASH]);
         self.flashes.previous.clear();
         self.identity = Identity::default();
         self.did.changed = true;
         self.did.destroyed = true;
     }
 
-    /// The crate's own entries, as JSON values, to put back after a clear.
-    fn reserved_entries(&self) -> Vec<(&'static str, serde_json::Value)> {
-        [reserved::CSRF, reserved::FLASH]
-            .into_iter()
-            .filter_map(|key| Some((key, self.data.get(key).ok().flatten()?)))
-            .collect()
-    }
-
-    fn restore(&mut self, entries: Vec<(&'static str, serde_json::Value)>) {
-        for (key, value) in entries {
+    /// Removes every value but the crate's own entries at `kept`.
+    fn clear_keeping(&mut self, kept: &[&'static str]) {
+        let kept: Vec<(&str, serde_json::Value)> = kept
+            .iter()
+            .filter_map(|key| Some((*key, self.data.get(key).ok().flatten()?)))
+            .collect();
+        self.data.clear();
+        for (key, value) in kept {
+            // A value that was read as JSON is written back as JSON.
             let _ = self.data.insert(key, &value);
         }
     }
