@@ -19,7 +19,7 @@
 //!   not added next to `*`, which already varies on everything).
 
 use http::header::{CACHE_CONTROL, VARY};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// What the response has to do with the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,17 +50,26 @@ pub(crate) fn protect(headers: &mut HeaderMap, exposure: Exposure) -> Option<Str
 /// Headers that shared caches obey before `Cache-Control` (RFC 9213
 /// `CDN-Cache-Control`, and the vendors' forms): on a private response they
 /// would let a CDN store it anyway, so they are removed.
-const TARGETED_CACHE_CONTROL: [&str; 3] = [
-    "cdn-cache-control",
-    "cloudflare-cdn-cache-control",
-    "surrogate-control",
+static TARGETED_CACHE_CONTROL: [HeaderName; 3] = [
+    HeaderName::from_static("cdn-cache-control"),
+    HeaderName::from_static("cloudflare-cdn-cache-control"),
+    HeaderName::from_static("surrogate-control"),
 ];
 
 fn make_private(headers: &mut HeaderMap) -> Option<String> {
+    // The usual response has no caching header at all: one lookup per name
+    // and a static value, no allocation.
+    let targeted = TARGETED_CACHE_CONTROL
+        .iter()
+        .any(|name| headers.contains_key(name));
+    if !targeted && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+        return None;
+    }
     let mut removed: Vec<String> = Vec::new();
-    for name in TARGETED_CACHE_CONTROL {
+    for name in &TARGETED_CACHE_CONTROL {
         if headers.remove(name).is_some() {
-            removed.push(name.to_owned());
+            removed.push(name.as_str().to_owned());
         }
     }
     let joined = joined(headers, &CACHE_CONTROL);
@@ -94,6 +103,10 @@ fn make_private(headers: &mut HeaderMap) -> Option<String> {
 }
 
 fn vary_on_cookie(headers: &mut HeaderMap) {
+    if !headers.contains_key(VARY) {
+        headers.insert(VARY, HeaderValue::from_static("Cookie"));
+        return;
+    }
     let joined = joined(headers, &VARY);
     let fields = split_directives(&joined);
     if fields
@@ -346,7 +359,7 @@ mod tests {
                 headers.insert(*name, HeaderValue::from_static("max-age=600"));
             }
             let removed = protect(&mut headers, row.exposure);
-            for name in TARGETED_CACHE_CONTROL {
+            for name in &TARGETED_CACHE_CONTROL {
                 assert!(
                     !row.exposure.private || !headers.contains_key(name),
                     "{}: {name} left on a private response",

@@ -4,8 +4,9 @@
 //! crate docs ("Metrics"), each label drawn from a small fixed set (or the
 //! key ids of the ring): no cookie value, no session content, no session id.
 
+use std::sync::Arc;
+
 use crate::error::RejectReason;
-use crate::keys::KeyId;
 use crate::policy::Why;
 use crate::revocation::AfterCheck;
 
@@ -30,9 +31,9 @@ pub(crate) const CSRF_REFUSED: &str = "client_session_csrf_refused_total";
 /// Size of the session cookies written, in `name=value` bytes (all chunks).
 pub(crate) const COOKIE_BYTES: &str = "client_session_cookie_bytes";
 
-pub(crate) fn opened(key: KeyId, version: u8) {
+pub(crate) fn opened(key_id: Arc<str>, version: u8) {
     let version = if version == 1 { "1" } else { "2" };
-    metrics::counter!(OPENED, "key_id" => key.to_string(), "version" => version).increment(1);
+    metrics::counter!(OPENED, "key_id" => key_id, "version" => version).increment(1);
 }
 
 pub(crate) fn rejected(reason: RejectReason) {

@@ -61,10 +61,7 @@ impl<B> RequestSessionExt for Request<B> {
     }
 
     fn session_of<K: 'static>(&self) -> Result<SessionOf<K>, MissingSessionLayer> {
-        self.extensions()
-            .get::<SessionOf<K>>()
-            .cloned()
-            .ok_or(MissingSessionLayer)
+        SessionOf::find(self.extensions()).ok_or(MissingSessionLayer)
     }
 }
 
@@ -77,9 +74,6 @@ impl RequestSessionExt for Parts {
     }
 
     fn session_of<K: 'static>(&self) -> Result<SessionOf<K>, MissingSessionLayer> {
-        self.extensions
-            .get::<SessionOf<K>>()
-            .cloned()
-            .ok_or(MissingSessionLayer)
+        SessionOf::find(&self.extensions).ok_or(MissingSessionLayer)
     }
 }

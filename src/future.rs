@@ -117,10 +117,14 @@ where
         };
         let finished = session.finish(response.status());
         let written = apply(&finished, response.headers_mut());
-        if let Some(id) = finished.id {
-            this.span.record("session_id", tracing::field::display(id));
+        // Nothing to record on a span no subscriber wants (the common case
+        // without an INFO-level subscriber): no formatting, no calls.
+        if !this.span.is_disabled() {
+            if let Some(id) = finished.id {
+                this.span.record("session_id", tracing::field::display(id));
+            }
+            this.span.record("outcome", outcome(&finished, written));
         }
-        this.span.record("outcome", outcome(&finished, written));
         if written == Written::Refused {
             // The handler's response promised a saved session; sending it
             // without the cookie would lose the user's data silently.

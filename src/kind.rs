@@ -60,6 +60,19 @@ pub struct SessionOf<K> {
     kind: PhantomData<fn() -> K>,
 }
 
+impl<K: 'static> SessionOf<K> {
+    /// The session of kind `K` in `extensions`. The [`Primary`] kind is
+    /// stored once, as the plain [`Session`] (one extension per request, not
+    /// two); every other kind as its `SessionOf<K>`.
+    pub(crate) fn find(extensions: &http::Extensions) -> Option<SessionOf<K>> {
+        if std::any::TypeId::of::<K>() == std::any::TypeId::of::<Primary>() {
+            extensions.get::<Session>().cloned().map(SessionOf::new)
+        } else {
+            extensions.get::<SessionOf<K>>().cloned()
+        }
+    }
+}
+
 impl<K> SessionOf<K> {
     pub(crate) fn new(session: Session) -> Self {
         SessionOf {

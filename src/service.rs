@@ -47,9 +47,10 @@ impl<S, K> SessionService<S, K> {
 }
 
 /// Puts `session` in the request's extensions as the session of kind `K`:
-/// a [`SessionOf<K>`], and for [`Primary`] the plain [`Session`] too.
-fn insert_session<K: 'static>(extensions: &mut http::Extensions, session: &Session) {
-    if extensions.get::<SessionOf<K>>().is_some() {
+/// the plain [`Session`] for [`Primary`], a [`SessionOf<K>`] for the others
+/// (`SessionOf::find` reads either).
+fn insert_session<K: 'static>(extensions: &mut http::Extensions, session: Session) {
+    if SessionOf::<K>::find(extensions).is_some() {
         tracing::error!(
             kind = std::any::type_name::<K>(),
             "two SessionLayers of one kind wrap this route; handlers see only the inner one \
@@ -57,9 +58,10 @@ fn insert_session<K: 'static>(extensions: &mut http::Extensions, session: &Sessi
         );
     }
     if TypeId::of::<K>() == TypeId::of::<Primary>() {
-        extensions.insert(session.clone());
+        extensions.insert(session);
+    } else {
+        extensions.insert(SessionOf::<K>::new(session));
     }
-    extensions.insert(SessionOf::<K>::new(session.clone()));
 }
 
 impl<S, K: 'static, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, K>
@@ -88,7 +90,7 @@ where
         );
         let entered = span.enter();
         let session = session_for(&self.config, request.headers());
-        insert_session::<K>(request.extensions_mut(), &session);
+        insert_session::<K>(request.extensions_mut(), session.clone());
         let check = session.due_check();
         drop(entered);
         match check {

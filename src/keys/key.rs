@@ -6,6 +6,7 @@
 //! and the public key id. Both secret parts are wiped when the key is dropped.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use hkdf::Hkdf;
@@ -72,6 +73,9 @@ pub struct Key {
     /// `hmac`'s `zeroize` feature wipes it on drop.
     expander: Hkdf<Sha256>,
     id: KeyId,
+    /// `id` in hex, made once: the `key_id` label of the metric counted on
+    /// every opened cookie (a clone is a reference count, not a format).
+    id_label: Arc<str>,
 }
 
 impl Key {
@@ -97,10 +101,12 @@ impl Key {
         expander
             .expand(KEY_ID_INFO, &mut id)
             .expect("4 bytes is a valid HKDF-SHA256 output length");
+        let id = KeyId(id);
         Ok(Key {
             prk: prk_bytes,
             expander,
-            id: KeyId(id),
+            id,
+            id_label: Arc::from(id.to_string()),
         })
     }
 
@@ -152,6 +158,11 @@ impl Key {
     #[must_use]
     pub fn id(&self) -> KeyId {
         self.id
+    }
+
+    /// The key's id as the `key_id` metric label.
+    pub(crate) fn id_label(&self) -> Arc<str> {
+        Arc::clone(&self.id_label)
     }
 
     /// Derives the per-cookie AES-256 key from the format's label (each
