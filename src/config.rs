@@ -440,8 +440,9 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// When bodies are compressed (default: from 1 KiB of JSON, when it helps).
-    /// See SECURITY.md on the length side channel before relying on it.
+    /// When bodies are compressed (default: never). Switching it on weakens
+    /// the session's secrecy: read [`Compression`] and SECURITY.md (L2, the
+    /// length side channel) first.
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self

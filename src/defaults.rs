@@ -40,9 +40,11 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Tolerance for the clocks of different servers: 60 s.
 pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
 
-/// Size from which a body is offered to DEFLATE: 1 KiB of JSON. Below it
-/// the bytes saved on every request do not pay for DEFLATE's fixed set-up
-/// cost (BENCHMARKS.md, "Compression threshold").
+/// Size from which a body is offered to DEFLATE when an application switches
+/// compression on (`Compression::Above(COMPRESSION_THRESHOLD)`; it is off by
+/// default, see [`Compression`](crate::Compression)): 1 KiB of JSON. Below
+/// it the bytes saved on every request do not pay for DEFLATE's fixed
+/// set-up cost (BENCHMARKS.md, "Compression threshold").
 pub const COMPRESSION_THRESHOLD: usize = 1024;
 
 /// The variable holding a comma-separated key list.

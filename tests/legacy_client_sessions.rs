@@ -11,6 +11,7 @@
 
 mod common;
 
+use client_session::defaults::COMPRESSION_THRESHOLD;
 use client_session::legacy::{LegacyClientSessions, SignatureAlgorithm};
 use client_session::{Compression, ConfigError, ManualClock, RejectReason, SessionConfig};
 use common::*;
@@ -230,7 +231,7 @@ async fn migrating_app(fixture: &Fixture, max_cookie_bytes: usize) -> String {
     let compression = if max_cookie_bytes < 7168 {
         Compression::Off
     } else {
-        Compression::default()
+        Compression::Above(COMPRESSION_THRESHOLD)
     };
     let config = SessionConfig::builder(ring(&[1]))
         .clock(ManualClock::new(fixture.minted_at))

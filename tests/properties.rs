@@ -18,9 +18,10 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::chunk::{self, MAX_COOKIE_PAIR_LEN};
-use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
+use client_session::defaults::{BODY_LIMIT as DEFAULT_BODY_LIMIT, COMPRESSION_THRESHOLD};
 use client_session::{
-    Compression, Key, Keyring, OpenedSession, RejectReason, SealError, SessionCodec, SessionData,
+    Compression, Key, Keyring, OpenedSession, RejectReason, SealError, SessionCodec, SessionConfig,
+    SessionData,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -188,7 +189,7 @@ proptest! {
     ) {
         let data = SessionData::from(object.clone());
         let mut lens = Vec::new();
-        for compression in [Compression::Off, Compression::default()] {
+        for compression in [Compression::Off, Compression::Above(COMPRESSION_THRESHOLD)] {
             let codec = codec(compression);
             let value = codec.seal(&data, created_at, expires_at).unwrap();
             prop_assert_eq!(value.len(), codec.sealed_len(&data).unwrap());
@@ -212,8 +213,14 @@ proptest! {
         data.insert("user", &user).unwrap();
         data.insert("items", &repeated_items(&word, count)).unwrap();
         let off = codec(Compression::Off).sealed_len(&data).unwrap();
-        let default = codec(Compression::default()).sealed_len(&data).unwrap();
-        prop_assert!(default < off / 2, "default {default} bytes, off {off} bytes");
+        let on = codec(Compression::Above(COMPRESSION_THRESHOLD)).sealed_len(&data).unwrap();
+        prop_assert!(on < off / 2, "compressed {on} bytes, off {off} bytes");
+        // Off by default (SECURITY.md L2): a codec and a layer configured
+        // with nothing seal the body as it is, however well it compresses.
+        let default_codec = SessionCodec::new(Keyring::single(KEY_0.clone()), "session");
+        prop_assert_eq!(default_codec.sealed_len(&data).unwrap(), off);
+        let config = SessionConfig::builder(Keyring::single(KEY_0.clone())).build().unwrap();
+        prop_assert_eq!(config.codec().sealed_len(&data).unwrap(), off);
     }
 
     /// SECURITY.md L2: with compression, two bodies of the same size seal to
@@ -232,7 +239,7 @@ proptest! {
         // Same size (neither string needs escaping), different content.
         let (a, b) = (body(&"x".repeat(len)), body(&base64url_text(len, seed)));
         prop_assert_eq!(a.to_json().len(), b.to_json().len(), "same size");
-        let on = codec(Compression::default());
+        let on = codec(Compression::Above(COMPRESSION_THRESHOLD));
         prop_assert!(
             on.sealed_len(&a).unwrap() < on.sealed_len(&b).unwrap(),
             "compressed: the repetitive body seals shorter"
@@ -263,7 +270,7 @@ proptest! {
     fn a_value_opens_only_under_its_own_context(
         context in other_context(),
     ) {
-        let value = sealed_sample(&codec(Compression::default()));
+        let value = sealed_sample(&codec(Compression::Above(COMPRESSION_THRESHOLD)));
         let other = SessionCodec::new(Keyring::single(KEY_0.clone()), context);
         prop_assert_eq!(other.open(&value, 1_500).unwrap_err(), RejectReason::Unauthenticated);
     }
@@ -274,7 +281,7 @@ proptest! {
         byte in any::<Index>(),
         bit in 0u8..8,
     ) {
-        let codec = codec(Compression::default());
+        let codec = codec(Compression::Above(COMPRESSION_THRESHOLD));
         let value = codec.seal(&SessionData::from(object), 1_000, 2_000).unwrap();
         let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
         let at = byte.index(bytes.len());
@@ -296,7 +303,7 @@ proptest! {
         object in prop_oneof![json_object(), repetitive_object()],
         cut in any::<Index>(),
     ) {
-        let codec = codec(Compression::default());
+        let codec = codec(Compression::Above(COMPRESSION_THRESHOLD));
         let value = codec.seal(&SessionData::from(object), 1_000, 2_000).unwrap();
         let kept = cut.index(value.len());
         let reason = codec.open(&value[..kept], 1_500).unwrap_err();
@@ -314,7 +321,7 @@ proptest! {
         at in prop_oneof![any::<Index>().prop_map(Some), Just(None)],
         stranger in any::<char>(),
     ) {
-        let codec = codec(Compression::default());
+        let codec = codec(Compression::Above(COMPRESSION_THRESHOLD));
         let value = codec.seal(&SessionData::from(object), 1_000, 2_000).unwrap();
         let at = at.map_or(value.len() - 1, |at| at.index(value.len()));
         let replacements = BASE64URL_ALPHABET.iter().map(|&b| char::from(b)).chain([stranger]);
@@ -331,12 +338,12 @@ proptest! {
 
     #[test]
     fn random_strings_never_open(value in any::<String>()) {
-        prop_assert!(codec(Compression::default()).open(&value, 1_500).is_err());
+        prop_assert!(codec(Compression::Above(COMPRESSION_THRESHOLD)).open(&value, 1_500).is_err());
     }
 
     #[test]
     fn random_base64url_never_opens(value in "[A-Za-z0-9_-]{0,700}") {
-        prop_assert!(codec(Compression::default()).open(&value, 1_500).is_err());
+        prop_assert!(codec(Compression::Above(COMPRESSION_THRESHOLD)).open(&value, 1_500).is_err());
     }
 
     #[test]
@@ -347,7 +354,7 @@ proptest! {
         bytes.extend_from_slice(&KEY_0.id().to_bytes());
         bytes.extend_from_slice(&rest);
         prop_assert_eq!(
-            codec(Compression::default()).open(&URL_SAFE_NO_PAD.encode(&bytes), 1_500).unwrap_err(),
+            codec(Compression::Above(COMPRESSION_THRESHOLD)).open(&URL_SAFE_NO_PAD.encode(&bytes), 1_500).unwrap_err(),
             RejectReason::Unauthenticated
         );
     }
@@ -403,7 +410,7 @@ proptest! {
         let data = SessionData::from(object.clone());
         prop_assume!(data.to_json().len() <= DEFAULT_BODY_LIMIT);
         let mut lens = Vec::new();
-        for compression in [Compression::Off, Compression::default()] {
+        for compression in [Compression::Off, Compression::Above(COMPRESSION_THRESHOLD)] {
             let codec = codec(compression);
             let value = codec.seal(&data, created_at, expires_at).unwrap();
             let opened = codec.open(&value, now).unwrap();
@@ -423,7 +430,7 @@ fn a_body_of_exactly_the_limit_seals_and_opens_and_one_byte_more_does_not() {
         assert_eq!(data.to_json().len(), len);
         data
     };
-    for compression in [Compression::Off, Compression::default()] {
+    for compression in [Compression::Off, Compression::Above(COMPRESSION_THRESHOLD)] {
         let codec = codec(compression);
         let data = body_of(DEFAULT_BODY_LIMIT);
         let value = codec.seal(&data, 1_000, 2_000).unwrap();
@@ -441,7 +448,7 @@ fn a_body_of_exactly_the_limit_seals_and_opens_and_one_byte_more_does_not() {
 #[test]
 fn the_sample_value_opens_before_it_is_tampered_with() {
     // The tampering properties start from values that do open.
-    let codec = codec(Compression::default());
+    let codec = codec(Compression::Above(COMPRESSION_THRESHOLD));
     let opened = codec.open(&sealed_sample(&codec), 1_500).unwrap();
     assert_eq!(
         opened.data().get::<String>("user").unwrap().unwrap(),

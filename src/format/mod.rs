@@ -205,11 +205,18 @@ pub const VERSION: u8 = v2::VERSION.byte;
 /// The version bytes this crate opens, oldest first.
 pub const OPENS: [u8; 2] = [v1::VERSION.byte, v2::VERSION.byte];
 
-/// Whether bodies are compressed before sealing.
+/// Whether bodies are compressed before sealing. Off by default.
 ///
 /// Compression leaks the body's compressibility through the cookie's length
-/// (a CRIME/BREACH-style side channel, see SECURITY.md): turn it off when a
-/// session holds secrets next to data an attacker chooses.
+/// (a CRIME/BREACH-style side channel, SECURITY.md L2): every session of
+/// this crate holds a secret (its CSRF token, once asked for), so an
+/// attacker who can put chosen text into a session and see the cookie's
+/// length could guess it piece by piece. It is also dear: DEFLATE makes a
+/// 1.5 KiB seal about 35 times slower (BENCHMARKS.md, "Compression").
+/// Switch it on ([`Compression::Above`], e.g. with
+/// [`COMPRESSION_THRESHOLD`](crate::defaults::COMPRESSION_THRESHOLD)) only
+/// for sessions that hold no data an attacker chooses, when their size,
+/// not CPU, is the limit. Cookies sealed compressed always open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Compression {
@@ -221,8 +228,9 @@ pub enum Compression {
 }
 
 impl Default for Compression {
+    /// [`Compression::Off`]: see the type's documentation for why.
     fn default() -> Self {
-        Compression::Above(defaults::COMPRESSION_THRESHOLD)
+        Compression::Off
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use client_session::chunk::{self, MAX_COOKIE_PAIR_LEN};
-use client_session::defaults::BODY_LIMIT as DEFAULT_BODY_LIMIT;
+use client_session::defaults::{BODY_LIMIT as DEFAULT_BODY_LIMIT, COMPRESSION_THRESHOLD};
 use client_session::{
     Compression, Key, Keyring, Lifetime, RejectReason, SealError, SessionCodec, SessionData,
     SessionId, SessionMeta,
@@ -687,7 +687,7 @@ pub(crate) fn seal_open(data: &[u8]) {
     }
     let session = SessionData::from(object);
     let compression = match settings % 4 {
-        0 => Compression::default(),
+        0 => Compression::Above(COMPRESSION_THRESHOLD),
         1 => Compression::Off,
         2 => Compression::Above(0),
         _ => Compression::Above(usize::from(r.u16())),

@@ -104,7 +104,7 @@ function cookieOf(o) {
  *   idleTimeout (86400), absoluteLifetime (604800; null for none),
  *   maxIdleTimeout, maxAbsoluteLifetime, renewWhenRemaining (0.5),
  *   ephemeral (false), clockLeeway (60), bodyLimit (65536),
- *   compression (1024 or 'off'), maxCookieBytes (7168), cacheHeaders (true),
+ *   compression ('off' by default, or a threshold such as 1024), maxCookieBytes (7168), cacheHeaders (true),
  *   notBefore (Unix seconds), revalidate ({every, check, grace}),
  *   clock (() => Unix seconds), log ({debug, info, warn, error}).
  */

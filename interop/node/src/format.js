@@ -24,6 +24,9 @@ export const DEFAULTS = Object.freeze({
   maxCookieBytes: 7 * 1024,
   bodyLimit: 64 * 1024,
   clockLeeway: 60,
+  // Off by default, as in Rust (the length side channel, SECURITY.md L2);
+  // the threshold to pass when switching it on.
+  compression: 'off',
   compressionThreshold: 1024,
 });
 
@@ -242,7 +245,7 @@ export class SessionCodec {
       maxAbsolute: options.maxAbsolute ?? null,
     });
     this.notBefore = options.notBefore == null ? null : BigInt(options.notBefore);
-    const compression = options.compression ?? DEFAULTS.compressionThreshold;
+    const compression = options.compression ?? DEFAULTS.compression;
     this.compressFrom = compression === 'off' || compression === false ? null : Number(compression);
   }
 

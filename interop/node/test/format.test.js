@@ -91,7 +91,7 @@ test('values are kept as written; the last duplicate wins; keys sorted', () => {
 });
 
 test('seal then open, compressed from 1 KiB when it helps, and only then', () => {
-  const codec = new SessionCodec(ring, 'session', { idle: 3600 });
+  const codec = new SessionCodec(ring, 'session', { idle: 3600, compression: 1024 });
   const meta = { id: 'ab'.repeat(16), createdAt: NOW, expiresAt: NOW + 3600 };
   const big = SessionData.fromObject({ cart: Array(100).fill('the same item again') });
   const value = codec.seal(big, meta);
@@ -104,6 +104,9 @@ test('seal then open, compressed from 1 KiB when it helps, and only then', () =>
   assert.equal(codec.sealedLen(big), value.length);
   const off = new SessionCodec(ring, 'session', { idle: 3600, compression: 'off' });
   assert.ok(off.seal(big, meta).length > big.toJson().length);
+  // Off by default, as in Rust.
+  const byDefault = new SessionCodec(ring, 'session', { idle: 3600 });
+  assert.equal(byDefault.seal(big, meta).length, off.seal(big, meta).length);
 });
 
 test('seal errors: body over the limit, times outside the session', () => {
