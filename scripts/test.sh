@@ -8,7 +8,9 @@
 #      package, read by the crate and by the demo (installs client-sessions)
 #   5. the Node implementation (interop/node: node --test, every vector) and
 #      the Rust and Express demos behind one nginx with one key ring
-#   6. each fuzz target for FUZZ_SECONDS (default 60; installs cargo-fuzz; 0 skips)
+#   6. instructions per request of the codec and the layer under callgrind,
+#      against the bounds in benches/instructions-bounds.txt (installs valgrind)
+#   7. each fuzz target for FUZZ_SECONDS (default 60; installs cargo-fuzz; 0 skips)
 # Needs root for apt-get when nginx or chromium are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo test"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
+
+step "instruction counts of the codec and the layer (callgrind, 10,000 sessions)"
+scripts/instructions.sh --check
 
 step "nginx: three instances, one key ring"
 cargo build -q --example login
@@ -47,6 +52,6 @@ if [ "${FUZZ_SECONDS:-60}" != 0 ]; then
 fi
 step "all suites passed"
 # set -e stops at the first failing suite, so reaching here means all passed.
-suites=7
-[ "${FUZZ_SECONDS:-60}" != 0 ] && suites=8
+suites=8
+[ "${FUZZ_SECONDS:-60}" != 0 ] && suites=9
 echo "suites: $suites passed, 0 failed"

@@ -12,7 +12,9 @@ fn main() {
         eprintln!("usage: bench-http-mint ADDR COUNT OUT");
         std::process::exit(2);
     };
-    let count: usize = count.parse().unwrap_or_else(|_| fail(&format!("not a count: {count}")));
+    let count: usize = count
+        .parse()
+        .unwrap_or_else(|_| fail(&format!("not a count: {count}")));
     let stream = TcpStream::connect(addr).unwrap_or_else(|err| fail(&format!("{addr}: {err}")));
     stream.set_nodelay(true).ok();
     let mut writer = stream.try_clone().expect("clone the socket");

@@ -266,7 +266,7 @@ impl Run<'_> {
         let keyring = Keyring::single(Key::from_bytes(&secret).expect("key"));
         let large = row.contains("1k5");
         let compression = if row.ends_with("-deflate") {
-            Compression::default()
+            Compression::Above(client_session::defaults::COMPRESSION_THRESHOLD)
         } else {
             Compression::Off
         };
