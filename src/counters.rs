@@ -4,7 +4,7 @@
 //! crate docs ("Metrics"), each label drawn from a small fixed set (or the
 //! key ids of the ring): no cookie value, no session content, no session id.
 
-use std::sync::Arc;
+use metrics::{Key, Label, Level, Metadata};
 
 use crate::error::RejectReason;
 use crate::policy::Why;
@@ -31,9 +31,55 @@ pub(crate) const CSRF_REFUSED: &str = "client_session_csrf_refused_total";
 /// Size of the session cookies written, in `name=value` bytes (all chunks).
 pub(crate) const COOKIE_BYTES: &str = "client_session_cookie_bytes";
 
-pub(crate) fn opened(key_id: Arc<str>, version: u8) {
-    let version = if version == 1 { "1" } else { "2" };
-    metrics::counter!(OPENED, "key_id" => key_id, "version" => version).increment(1);
+/// Where the counters of this module come from (what `metrics::counter!`
+/// would say from here).
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Increments the counter `key`. The counters on every request (opened,
+/// sealed) use keys made once, so counting one allocates nothing and
+/// formats nothing, with or without a recorder.
+fn increment(key: &Key) {
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
+/// A counter key whose name and one label are fixed at compile time.
+macro_rules! static_key {
+    ($name:expr, $label:literal => $value:literal) => {{
+        static LABELS: [Label; 1] = [Label::from_static_parts($label, $value)];
+        static KEY: Key = Key::from_static_parts($name, &LABELS);
+        &KEY
+    }};
+}
+
+/// The `opened` counter keys of one key id, for each format version; made
+/// once per key of the ring.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenedKeys {
+    v1: Key,
+    v2: Key,
+}
+
+impl OpenedKeys {
+    pub(crate) fn new(key_id: &str) -> OpenedKeys {
+        let key = |version: &'static str| {
+            Key::from_parts(
+                OPENED,
+                vec![
+                    Label::new("key_id", key_id.to_owned()),
+                    Label::from_static_parts("version", version),
+                ],
+            )
+        };
+        OpenedKeys {
+            v1: key("1"),
+            v2: key("2"),
+        }
+    }
+}
+
+pub(crate) fn opened(keys: &OpenedKeys, version: u8) {
+    increment(if version == 1 { &keys.v1 } else { &keys.v2 });
 }
 
 pub(crate) fn rejected(reason: RejectReason) {
@@ -41,14 +87,13 @@ pub(crate) fn rejected(reason: RejectReason) {
 }
 
 pub(crate) fn sealed(why: Why, cookie_bytes: usize) {
-    let why = match why {
-        Why::Changed => "changed",
-        Why::OldKey => "old_key",
-        Why::OldFormat => "old_format",
-        Why::Checked => "checked",
-        Why::Renewal => "renewal",
-    };
-    metrics::counter!(SEALED, "why" => why).increment(1);
+    increment(match why {
+        Why::Changed => static_key!(SEALED, "why" => "changed"),
+        Why::OldKey => static_key!(SEALED, "why" => "old_key"),
+        Why::OldFormat => static_key!(SEALED, "why" => "old_format"),
+        Why::Checked => static_key!(SEALED, "why" => "checked"),
+        Why::Renewal => static_key!(SEALED, "why" => "renewal"),
+    });
     // Cookie sizes are far below 2^52: exact as f64.
     #[allow(clippy::cast_precision_loss)]
     metrics::histogram!(COOKIE_BYTES).record(cookie_bytes as f64);

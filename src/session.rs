@@ -762,7 +762,7 @@ impl State {
             Ok(session) => {
                 let meta = *session.meta();
                 if let Some(key) = self.ring.keys().get(session.key_index()) {
-                    counters::opened(key.id_label(), session.version());
+                    counters::opened(key.opened_keys(), session.version());
                 }
                 tracing::trace!(
                     session_id = %meta.id(),

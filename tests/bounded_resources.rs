@@ -573,3 +573,90 @@ fn the_longest_legitimate_cookie_opens_through_the_layer() {
     let longer = format!("{value}A");
     assert_eq!(send(&longer).1, "empty", "one character over the limit");
 }
+
+/// Allocations a session costs per request, above the same request to a
+/// service without a session, and the cheapest peer's (BENCHMARKS.md,
+/// `scripts/instructions.sh`: axum-extra's `PrivateCookieJar` minus axum's
+/// hello, 2026-11-30; tower-sessions with its `MemoryStore` makes 24 and 46).
+const PEER_READ_ALLOCATIONS: usize = 19;
+const PEER_MODIFY_ALLOCATIONS: usize = 29;
+
+/// Reads `user`, or with `x-modify` also increments `counter`, like the
+/// benchmark's handlers.
+async fn bench_handler(request: Request<()>) -> Result<Response<String>, Infallible> {
+    let session = request.extensions().get::<Session>().unwrap();
+    let user = session.get::<String>("user").unwrap_or_default();
+    if request.headers().contains_key("x-modify") {
+        let counter = session.get::<u64>("counter").unwrap_or(0) + 1;
+        session.insert("counter", &counter).unwrap();
+    }
+    Ok(Response::new(user))
+}
+
+/// Each request of 100 distinct sessions (the benchmark's session, default
+/// configuration) makes at most as many allocations in the layer as the
+/// cheapest peer makes for the same read or change — counted, not timed.
+#[test]
+fn a_session_costs_fewer_allocations_per_request_than_the_cheapest_peer() {
+    let runtime = runtime();
+    let config = SessionConfig::builder(Keyring::single(Key::from_bytes(&[7; 32]).unwrap()))
+        .clock(ManualClock::new(NOW))
+        .build()
+        .unwrap();
+    let (codec, name) = (config.codec().clone(), config.cookie_name().to_owned());
+    // Sealed now for the whole idle window, as the layer seals: a read does
+    // not renew it.
+    let expires = NOW + config.idle_timeout().as_secs();
+    let ours = ServiceBuilder::new()
+        .layer(SessionLayer::new(config))
+        .service(service_fn(bench_handler));
+    let bare = service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(String::from("user1")))
+    });
+    let request = |i: usize, modify: bool| {
+        let mut data = client_session::SessionData::new();
+        data.insert("user", &format!("user{i}")).unwrap();
+        data.insert("cart", &["sku-1", "sku-2"]).unwrap();
+        data.insert("theme", "dark").unwrap();
+        let value = codec.seal(&data, NOW, expires).unwrap();
+        let mut request = Request::new(());
+        request.headers_mut().insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("{name}={value}")).unwrap(),
+        );
+        if modify {
+            request
+                .headers_mut()
+                .insert("x-modify", HeaderValue::from_static("1"));
+        }
+        request
+    };
+    for (modify, peer) in [
+        (false, PEER_READ_ALLOCATIONS),
+        (true, PEER_MODIFY_ALLOCATIONS),
+    ] {
+        let mut most = 0;
+        for i in 0..100 {
+            let (service, baseline) = (ours.clone(), bare);
+            let (with_session, without) = (request(i, modify), request(i, modify));
+            let (response, session_allocations) =
+                meter::allocations_during(|| runtime.block_on(service.oneshot(with_session)));
+            let response = response.unwrap();
+            assert_eq!(response.body(), &format!("user{i}"), "the session opened");
+            assert_eq!(
+                response.headers().contains_key(SET_COOKIE),
+                modify,
+                "only a change sets the cookie"
+            );
+            let (_, bare_allocations) =
+                meter::allocations_during(|| runtime.block_on(baseline.oneshot(without)));
+            most = most.max(session_allocations.saturating_sub(bare_allocations));
+        }
+        let what = if modify { "change" } else { "read" };
+        println!("a {what}: at most {most} allocations per request for the session (peer: {peer})");
+        assert!(
+            most <= peer,
+            "a {what} made {most} allocations for the session, more than the cheapest peer's {peer}"
+        );
+    }
+}

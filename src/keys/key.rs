@@ -15,6 +15,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize as _, Zeroizing};
 
+use crate::counters::OpenedKeys;
 use crate::error::{KeyProblem, SealError};
 
 /// Shortest accepted key, in bytes.
@@ -73,9 +74,9 @@ pub struct Key {
     /// `hmac`'s `zeroize` feature wipes it on drop.
     expander: Hkdf<Sha256>,
     id: KeyId,
-    /// `id` in hex, made once: the `key_id` label of the metric counted on
-    /// every opened cookie (a clone is a reference count, not a format).
-    id_label: Arc<str>,
+    /// The metric keys counted on every cookie this key opens (the
+    /// `key_id` label made once, not per request).
+    opened_keys: Arc<OpenedKeys>,
 }
 
 impl Key {
@@ -106,7 +107,7 @@ impl Key {
             prk: prk_bytes,
             expander,
             id,
-            id_label: Arc::from(id.to_string()),
+            opened_keys: Arc::new(OpenedKeys::new(&id.to_string())),
         })
     }
 
@@ -160,9 +161,9 @@ impl Key {
         self.id
     }
 
-    /// The key's id as the `key_id` metric label.
-    pub(crate) fn id_label(&self) -> Arc<str> {
-        Arc::clone(&self.id_label)
+    /// The metric keys of the cookies this key opens.
+    pub(crate) fn opened_keys(&self) -> &OpenedKeys {
+        &self.opened_keys
     }
 
     /// Derives the per-cookie AES-256 key from the format's label (each

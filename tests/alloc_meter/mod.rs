@@ -1,6 +1,6 @@
 //! A global allocator that counts, for the thread that asks, how many
-//! bytes are live, the most that were live at once, and the largest single
-//! allocation. Shared by `tests/bounded_resources.rs` and
+//! bytes are live, the most that were live at once, the largest single
+//! allocation, and how many allocations were made. Shared by `tests/bounded_resources.rs` and
 //! `tests/fuzz_corpus.rs`; a test binary that includes it opts in to
 //! `unsafe` (the library itself forbids it).
 #![allow(dead_code, unreachable_pub)]
@@ -18,6 +18,7 @@ struct Meter {
     live: Cell<isize>,
     peak: Cell<isize>,
     largest: Cell<isize>,
+    allocations: Cell<usize>,
 }
 
 thread_local! {
@@ -29,6 +30,7 @@ thread_local! {
             live: Cell::new(0),
             peak: Cell::new(0),
             largest: Cell::new(0),
+            allocations: Cell::new(0),
         }
     };
 }
@@ -40,6 +42,9 @@ fn record(delta: isize) {
             m.live.set(live);
             m.peak.set(m.peak.get().max(live));
             m.largest.set(m.largest.get().max(delta));
+            if delta > 0 {
+                m.allocations.set(m.allocations.get() + 1);
+            }
         }
     });
 }
@@ -111,6 +116,14 @@ pub(crate) fn retained_by<R>(f: impl FnOnce() -> R) -> (R, isize) {
 pub(crate) fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let (result, _, peak) = metered(f);
     (result, usize::try_from(peak).unwrap_or(0))
+}
+
+/// Runs `f` and returns its result with the number of allocations it made
+/// (a `realloc` counts as one: it may move the block).
+pub(crate) fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    METER.with(|m| m.allocations.set(0));
+    let (result, _, _) = metered(f);
+    (result, METER.with(|m| m.allocations.get()))
 }
 
 /// Starts counting on this thread from zero (for measurements that span
