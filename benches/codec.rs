@@ -2,8 +2,8 @@
 //!
 //! Two bodies: the small session `{"user":"user1","cart":["sku-1","sku-2"],"theme":"dark"}`
 //! and a realistic ~1.5 KiB one (a user profile, a cart of 20 lines with names
-//! and prices, a few flags). For each, with `Compression::Off` and with the
-//! default compression:
+//! and prices, a few flags). For each, with `Compression::Off` (the default)
+//! and with DEFLATE switched on (`Compression::Above(COMPRESSION_THRESHOLD)`):
 //!
 //! * `seal`, `open`, and `seal_open` (one seal then one open) with [`SessionCodec`];
 //! * the peer: the `cookie` crate's `PrivateJar`, adding then getting a cookie
@@ -48,7 +48,10 @@ const PREFIX_LEN: usize = 17;
 fn compressions() -> [(&'static str, Compression); 2] {
     [
         ("off", Compression::Off),
-        ("default", Compression::default()),
+        (
+            "deflate",
+            Compression::Above(client_session::defaults::COMPRESSION_THRESHOLD),
+        ),
     ]
 }
 

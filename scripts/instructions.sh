@@ -20,6 +20,10 @@
 # without SHA-NI; syscalls (the nonce from the OS) count nothing. The
 # wall-clock rows of scripts/bench-http.sh are the other half.
 #
+# Next to the counts, the table mode runs every row natively in
+# BENCH_NATIVE_ROUNDS (5) interleaved rounds and reports the median
+# wall-clock ns per request with the range: informative, the counts decide.
+#
 # Environment: BENCH_INSTRUCTIONS_MARKDOWN=FILE also writes the tables to FILE.
 set -euo pipefail
 
@@ -52,7 +56,7 @@ cargo build --release --quiet --manifest-path "$PKG/Cargo.toml" || die "build fa
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/instructions.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-declare -A IR ALLOCS BYTES
+declare -A IR ALLOCS BYTES VALUE
 # count ROW: runs ROW under callgrind; sets IR, ALLOCS, BYTES (per request).
 count() {
     local row=$1 out line requests total
@@ -66,6 +70,7 @@ count() {
     IR[$row]=$((total / requests))
     ALLOCS[$row]=$(sed -E 's/.*allocations=([0-9.]+).*/\1/' <<<"$line")
     BYTES[$row]=$(sed -E 's/.*bytes=([0-9]+).*/\1/' <<<"$line")
+    VALUE[$row]=$(sed -E 's/.*value=([0-9]+).*/\1/' <<<"$line")
     log "$(printf '%-24s %8d instructions/request  %6s allocations  %6s bytes' "$row" "${IR[$row]}" "${ALLOCS[$row]}" "${BYTES[$row]}")"
 }
 
@@ -93,6 +98,22 @@ for row in "${HTTP_ROWS[@]}" "${CODEC_ROWS[@]}"; do
     count "$row"
 done
 
+# Wall-clock, natively: rows interleaved, NATIVE_ROUNDS rounds.
+NATIVE_ROUNDS=${BENCH_NATIVE_ROUNDS:-5}
+declare -A NS
+for round in $(seq 1 "$NATIVE_ROUNDS"); do
+    for row in "${HTTP_ROWS[@]}" "${CODEC_ROWS[@]}"; do
+        ns=$("$BIN" "$row" | sed -E 's/.*ns=([0-9]+).*/\1/')
+        NS[$row]="${NS[$row]:-} $ns"
+    done
+done
+# median_range "a b c": "median (min–max)"
+median_range() {
+    tr ' ' '\n' <<<"$1" | awk 'NF' | sort -n |
+        awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%d (%d–%d)", m, v[1], v[NR] }'
+}
+median() { median_range "$1" | cut -d' ' -f1; }
+
 if [[ $MODE == --record ]]; then
     {
         echo "# Instructions per request (scripts/instructions.sh): a row above its bound"
@@ -110,15 +131,15 @@ cost() { echo $(( IR[$1] - IR[$2] )); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 MD="$TMP/table.md"
 {
-    echo "| Row | instructions / request | session cost (over its hello) | allocations / request | bytes allocated / request |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| Row | instructions / request | session cost (over its hello) | allocations / request | bytes allocated / request | wall-clock ns / request, median (range) | session cost, ns (medians) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for row in "${HTTP_ROWS[@]}"; do
         case $row in
-            *hello) c="" ;;
-            hyper-*) c=$(cost "$row" hyper-hello) ;;
-            *) c=$(cost "$row" axum-hello) ;;
+            *hello) c=""; cns="" ;;
+            hyper-*) c=$(cost "$row" hyper-hello); cns=$(( $(median "${NS[$row]}") - $(median "${NS[hyper-hello]}") )) ;;
+            *) c=$(cost "$row" axum-hello); cns=$(( $(median "${NS[$row]}") - $(median "${NS[axum-hello]}") )) ;;
         esac
-        echo "| $row | ${IR[$row]} | $c | ${ALLOCS[$row]} | ${BYTES[$row]} |"
+        echo "| $row | ${IR[$row]} | $c | ${ALLOCS[$row]} | ${BYTES[$row]} | $(median_range "${NS[$row]}") | $cns |"
     done
     echo
     echo "| Ratio (session cost, instructions) | read | modify |"
@@ -127,10 +148,10 @@ MD="$TMP/table.md"
     echo "| axum: ours ÷ PrivateCookieJar | $(ratio "$(cost axum-ours-read axum-hello)" "$(cost axum-jar-read axum-hello)") | $(ratio "$(cost axum-ours-modify axum-hello)" "$(cost axum-jar-modify axum-hello)") |"
     echo "| axum: ours ÷ the floor (open alone) | $(ratio "$(cost axum-ours-read axum-hello)" "${IR[floor-open]}") | |"
     echo
-    echo "| Codec row | instructions / operation | allocations | bytes allocated |"
-    echo "|---|---:|---:|---:|"
+    echo "| Codec row | instructions / operation | allocations | bytes allocated | wall-clock ns, median (range) | cookie value (bytes) |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for row in "${CODEC_ROWS[@]}"; do
-        echo "| $row | ${IR[$row]} | ${ALLOCS[$row]} | ${BYTES[$row]} |"
+        echo "| $row | ${IR[$row]} | ${ALLOCS[$row]} | ${BYTES[$row]} | $(median_range "${NS[$row]}") | ${VALUE[$row]} |"
     done
 } >"$MD"
 
