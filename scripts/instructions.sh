@@ -171,11 +171,10 @@ part() {
         "… of which the JSON body into SessionData|client_session::format::SessionCodec::body" \
         "HKDF-Expand, open and seal (software SHA-256 under valgrind)|hkdf::GenericHkdf<H>::expand_multi_info" \
         "sealing (SessionCodec::seal_in)|client_session::format::SessionCodec::seal_in" \
-        "Set-Cookie (SessionCookie::set)|client_session::cookie::SessionCookie::set" \
+        "Set-Cookie and the sealed counter (future::apply)|client_session::future::apply" \
         "cache headers (cache_headers::protect)|client_session::cache_headers::protect" \
         "the request's session (service::session_for)|client_session::service::session_for" \
-        "metrics (counters::opened)|client_session::counters::opened" \
-        "metrics (counters::sealed)|client_session::counters::sealed"; do
+        "deciding the response, the seal included (Session::finish)|client_session::session::Session::finish"; do
         IFS='|' read -r label pattern <<<"$spec"
         echo "| $label | $(part "$TMP/axum-ours-read.callgrind" "$pattern") | $(part "$TMP/axum-ours-modify.callgrind" "$pattern") |"
     done
