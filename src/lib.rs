@@ -109,8 +109,9 @@
 //!   constant time and are zeroized on drop. `unsafe` is forbidden.
 //! * Nothing is kept after a request: no cache of cookies or decrypted
 //!   sessions, no server-side state.
-//! * Compression can leak information through the cookie's length when a
-//!   session mixes secrets with attacker-chosen data: see [`Compression`].
+//! * Compression, off by default, can leak information through the
+//!   cookie's length when a session mixes secrets with attacker-chosen
+//!   data: see [`Compression`].
 //! * Concurrent requests of one browser: the last response to set the cookie
 //!   wins (see [`Session`]).
 //!

@@ -80,8 +80,9 @@
 //! the associated data stops a cookie sealed under one name or purpose from
 //! opening under another.
 //!
-//! The body is compressed only when that makes it smaller (and, by default,
-//! only when it is large enough for compression to be worth its cost).
+//! By default the body is not compressed ([`Compression`]); when an
+//! application switches compression on, the body is compressed only when
+//! that makes it smaller and it is at least the configured size.
 //!
 //! # Format v1 (read only)
 //! Sealed by releases 0.1 and 0.2. As v2, with
@@ -212,7 +213,7 @@ pub const OPENS: [u8; 2] = [v1::VERSION.byte, v2::VERSION.byte];
 /// this crate holds a secret (its CSRF token, once asked for), so an
 /// attacker who can put chosen text into a session and see the cookie's
 /// length could guess it piece by piece. It is also dear: DEFLATE makes a
-/// 1.5 KiB seal about 35 times slower (BENCHMARKS.md, "Compression").
+/// 1.5 KiB seal about 30 times slower (BENCHMARKS.md, "Compression").
 /// Switch it on ([`Compression::Above`], e.g. with
 /// [`COMPRESSION_THRESHOLD`](crate::defaults::COMPRESSION_THRESHOLD)) only
 /// for sessions that hold no data an attacker chooses, when their size,
