@@ -80,44 +80,13 @@ fn small() -> Body {
     )
 }
 
-/// A signed-in shopper: profile, a 20-line cart, flags. About 1.5 KiB of JSON.
+/// A signed-in shopper: profile, a 20-line cart, flags: 1,740 bytes of
+/// JSON (`benches/fixtures/session-1k5.json`, shared with `benches/http`).
 fn profile() -> Body {
-    const PRODUCTS: [&str; 10] = [
-        "Blue ceramic mug",
-        "Linen tea towel",
-        "Walnut cutting board",
-        "Cast iron skillet 26cm",
-        "Espresso cups (set of 4)",
-        "Bamboo utensil set",
-        "Glass storage jar 1L",
-        "Chef's knife 20cm",
-        "Oven mitts, grey",
-        "Pour-over coffee filter",
-    ];
-    let cart: Vec<Value> = (0..20u32)
-        .map(|i| {
-            json!({
-                "sku": format!("SKU-{:05}", 10_000 + i * 379),
-                "name": PRODUCTS[(i * 7 % 10) as usize],
-                "qty": 1 + i % 3,
-                "price_cents": 299 + (i * 1_237) % 8_000,
-            })
-        })
-        .collect();
+    let fixture = include_str!("fixtures/session-1k5.json");
     Body::new(
         "1.5KiB",
-        json!({
-            "user": {
-                "id": 482_913,
-                "name": "Ada Lovelace",
-                "email": "ada.lovelace@example.com",
-                "locale": "en-GB",
-                "roles": ["customer", "beta"],
-            },
-            "cart": cart,
-            "flags": {"newsletter": true, "dark_mode": false},
-            "csrf": "9f86d081884c7d659a2feaa0c55ad015",
-        }),
+        serde_json::from_str(fixture).expect("the fixture is JSON"),
     )
 }
 

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as AxumResponse};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -114,6 +114,19 @@ pub fn axum_hello() -> Router {
     Router::new().route("/hello", get(hello))
 }
 
+/// The four routes every session stack serves, with its own handlers.
+fn session_routes<S: Clone + Send + Sync + 'static>(
+    login: MethodRouter<S>,
+    read: MethodRouter<S>,
+    write: MethodRouter<S>,
+) -> Router<S> {
+    Router::new()
+        .route("/hello", get(hello))
+        .route("/login", login)
+        .route("/read", read)
+        .route("/write", write)
+}
+
 fn unauthorized() -> AxumResponse {
     (StatusCode::UNAUTHORIZED, "no session").into_response()
 }
@@ -125,12 +138,7 @@ pub mod ours {
 
     /// The router with the four routes in `SessionLayer`.
     pub fn router() -> Router {
-        Router::new()
-            .route("/hello", get(hello))
-            .route("/login", get(login))
-            .route("/read", get(read))
-            .route("/write", get(write))
-            .layer(SessionLayer::new(our_config()))
+        session_routes(get(login), get(read), get(write)).layer(SessionLayer::new(our_config()))
     }
 
     async fn login(session: Session) -> &'static str {
@@ -168,12 +176,7 @@ pub mod tower_sessions_peer {
         // Defaults (Secure, HttpOnly, SameSite=Strict, browser-session expiry),
         // named like ours.
         let layer = SessionManagerLayer::new(MemoryStore::default()).with_name(COOKIE_NAME);
-        Router::new()
-            .route("/hello", get(hello))
-            .route("/login", get(login))
-            .route("/read", get(read))
-            .route("/write", get(write))
-            .layer(layer)
+        session_routes(get(login), get(read), get(write)).layer(layer)
     }
 
     async fn login(session: Session) -> AxumResponse {
@@ -246,14 +249,9 @@ pub mod private_jar {
 
     /// The router with the four routes, the jar's key in its state.
     pub fn router() -> Router {
-        Router::new()
-            .route("/hello", get(hello))
-            .route("/login", get(login))
-            .route("/read", get(read))
-            .route("/write", get(write))
-            .with_state(AppState {
-                key: Key::generate(),
-            })
+        session_routes(get(login), get(read), get(write)).with_state(AppState {
+            key: Key::generate(),
+        })
     }
 
     /// The same attributes as our layer's cookie.

@@ -491,42 +491,13 @@ fn small_session() -> SessionData {
 /// The 1.5 KiB fixture of `benches/codec.rs` (1,740 bytes of JSON): a
 /// signed-in shopper, a profile, a 20-line cart with names and prices, flags.
 fn large_session() -> SessionData {
-    const PRODUCTS: [&str; 10] = [
-        "Blue ceramic mug",
-        "Linen tea towel",
-        "Walnut cutting board",
-        "Cast iron skillet 26cm",
-        "Espresso cups (set of 4)",
-        "Bamboo utensil set",
-        "Glass storage jar 1L",
-        "Chef's knife 20cm",
-        "Oven mitts, grey",
-        "Pour-over coffee filter",
-    ];
-    let cart: Vec<serde_json::Value> = (0..20u32)
-        .map(|i| {
-            serde_json::json!({
-                "sku": format!("SKU-{:05}", 10_000 + i * 379),
-                "name": PRODUCTS[(i * 7 % 10) as usize],
-                "qty": 1 + i % 3,
-                "price_cents": 299 + (i * 1_237) % 8_000,
-            })
-        })
-        .collect();
-    let mut data = SessionData::new();
-    let user = serde_json::json!({
-        "id": 482_913,
-        "name": "Ada Lovelace",
-        "email": "ada.lovelace@example.com",
-        "locale": "en-GB",
-        "roles": ["customer", "beta"],
-    });
-    data.insert("user", &user).expect("insert");
-    data.insert("cart", &cart).expect("insert");
-    let flags = serde_json::json!({"newsletter": true, "dark_mode": false});
-    data.insert("flags", &flags).expect("insert");
-    data.insert("csrf", "9f86d081884c7d659a2feaa0c55ad015")
-        .expect("insert");
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../../fixtures/session-1k5.json"))
+            .expect("the fixture is JSON");
+    let serde_json::Value::Object(object) = fixture else {
+        panic!("the fixture is an object");
+    };
+    let data = SessionData::from(object);
     assert_eq!(
         data.to_json().len(),
         1_740,
