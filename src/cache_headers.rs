@@ -287,6 +287,16 @@ mod tests {
                 targeted: &[],
             },
             Row {
+                name: "a CDN-targeted header alone: removed, and private added",
+                exposure: PRIVATE,
+                cache_control: &[],
+                vary: &[],
+                expect_cache_control: Some("private"),
+                expect_vary: Some("Cookie"),
+                expect_removed: Some("cloudflare-cdn-cache-control"),
+                targeted: &["cloudflare-cdn-cache-control"],
+            },
+            Row {
                 name: "CDN-targeted headers removed, even next to no-store",
                 exposure: PRIVATE,
                 cache_control: &["no-store"],
