@@ -37,8 +37,9 @@ static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// Increments the counter `key`. The counters on every request (opened,
-/// sealed) use keys made once, so counting one allocates nothing and
-/// formats nothing, with or without a recorder.
+/// sealed) use keys made once, so the crate allocates and formats nothing
+/// to count one (what an installed recorder does with the key is its own
+/// business; without one, counting is a lookup of the no-op recorder).
 fn increment(key: &Key) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
 }

@@ -60,12 +60,35 @@ pub struct SessionOf<K> {
     kind: PhantomData<fn() -> K>,
 }
 
+/// How a request's extensions hold the session of kind `K`: the
+/// [`Primary`] kind once, as the plain [`Session`] (one extension per
+/// request, not two); every other kind as its `SessionOf<K>`.
 impl<K: 'static> SessionOf<K> {
-    /// The session of kind `K` in `extensions`. The [`Primary`] kind is
-    /// stored once, as the plain [`Session`] (one extension per request, not
-    /// two); every other kind as its `SessionOf<K>`.
+    fn is_primary() -> bool {
+        std::any::TypeId::of::<K>() == std::any::TypeId::of::<Primary>()
+    }
+
+    /// Puts `session` in `extensions` as the session of kind `K`.
+    pub(crate) fn put(extensions: &mut http::Extensions, session: Session) {
+        if Self::is_primary() {
+            extensions.insert(session);
+        } else {
+            extensions.insert(SessionOf::<K>::new(session));
+        }
+    }
+
+    /// Whether `extensions` already hold a session of kind `K`.
+    pub(crate) fn is_in(extensions: &http::Extensions) -> bool {
+        if Self::is_primary() {
+            extensions.get::<Session>().is_some()
+        } else {
+            extensions.get::<SessionOf<K>>().is_some()
+        }
+    }
+
+    /// The session of kind `K` in `extensions`.
     pub(crate) fn find(extensions: &http::Extensions) -> Option<SessionOf<K>> {
-        if std::any::TypeId::of::<K>() == std::any::TypeId::of::<Primary>() {
+        if Self::is_primary() {
             extensions.get::<Session>().cloned().map(SessionOf::new)
         } else {
             extensions.get::<SessionOf<K>>().cloned()

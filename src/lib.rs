@@ -173,6 +173,8 @@ mod layer;
 pub mod legacy;
 mod lifetime;
 mod policy;
+#[cfg(test)]
+mod ready_stub;
 mod reserved;
 mod revocation;
 mod rfc3339;

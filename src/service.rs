@@ -1,6 +1,5 @@
 //! [`SessionService`]: the middleware itself.
 
-use std::any::TypeId;
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -46,22 +45,17 @@ impl<S, K> SessionService<S, K> {
     }
 }
 
-/// Puts `session` in the request's extensions as the session of kind `K`:
-/// the plain [`Session`] for [`Primary`], a [`SessionOf<K>`] for the others
-/// (`SessionOf::find` reads either).
+/// Puts `session` in the request's extensions as the session of kind `K`
+/// ([`SessionOf::put`]), saying so when a layer of the same kind already did.
 fn insert_session<K: 'static>(extensions: &mut http::Extensions, session: Session) {
-    if SessionOf::<K>::find(extensions).is_some() {
+    if SessionOf::<K>::is_in(extensions) {
         tracing::error!(
             kind = std::any::type_name::<K>(),
             "two SessionLayers of one kind wrap this route; handlers see only the inner one \
              (give each layer its own kind: SessionLayer::of_kind)"
         );
     }
-    if TypeId::of::<K>() == TypeId::of::<Primary>() {
-        extensions.insert(session);
-    } else {
-        extensions.insert(SessionOf::<K>::new(session));
-    }
+    SessionOf::<K>::put(extensions, session);
 }
 
 impl<S, K: 'static, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, K>
@@ -202,27 +196,72 @@ fn read_cookie<'h>(
 
 #[cfg(test)]
 mod tests {
-    use std::future::{Ready, ready};
-
     use super::*;
     use crate::keys::{Key, Keyring};
+    use crate::ready_stub::{READINESS, ReadyAs};
 
-    /// A service that is not ready: busy, then failed.
-    #[derive(Clone)]
-    struct NotReady(Poll<Result<(), &'static str>>);
+    /// A `tracing` writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
 
-    impl Service<Request<()>> for NotReady {
-        type Response = Response<()>;
-        type Error = &'static str;
-        type Future = Ready<Result<Response<()>, &'static str>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            self.0
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
         }
-
-        fn call(&mut self, _: Request<()>) -> Self::Future {
-            ready(Ok(Response::new(())))
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
+    }
+
+    /// Two layers of one kind around a route: the handler sees only the
+    /// inner one's session, and the log says so; two layers of two kinds
+    /// each put their own session and log nothing.
+    #[tokio::test]
+    async fn two_layers_of_one_kind_are_an_error_in_the_log_two_kinds_are_not() {
+        use tower::{ServiceExt as _, service_fn};
+
+        struct Cart;
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let config = || {
+            Arc::new(
+                SessionConfig::builder(Keyring::single(Key::from_bytes(&[4; 32]).unwrap()))
+                    .build()
+                    .unwrap(),
+            )
+        };
+        let handler = service_fn(|request: Request<()>| async move {
+            let kinds = (
+                SessionOf::<Primary>::is_in(request.extensions()),
+                SessionOf::<Cart>::is_in(request.extensions()),
+            );
+            Ok::<_, std::convert::Infallible>(Response::new(format!("{kinds:?}")))
+        });
+        let warning = "two SessionLayers of one kind";
+
+        let twice: SessionService<_> =
+            SessionService::new(SessionService::<_>::new(handler, config()), config());
+        let response = twice.oneshot(Request::new(())).await.unwrap();
+        assert_eq!(response.body(), "(true, false)");
+        let logged = String::from_utf8(logs.0.lock().unwrap().split_off(0)).unwrap();
+        assert!(
+            logged.contains("ERROR") && logged.contains(warning),
+            "{logged}"
+        );
+
+        let two_kinds: SessionService<_> =
+            SessionService::new(SessionService::<_, Cart>::new(handler, config()), config());
+        let response = two_kinds.oneshot(Request::new(())).await.unwrap();
+        assert_eq!(response.body(), "(true, true)");
+        let logged = String::from_utf8(logs.0.lock().unwrap().split_off(0)).unwrap();
+        assert!(!logged.contains(warning), "{logged}");
     }
 
     /// The layer is ready exactly when the service it wraps is (back-pressure
@@ -233,10 +272,13 @@ mod tests {
             .build()
             .unwrap();
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
+        for inner in READINESS {
             let mut service: SessionService<_> =
-                SessionService::new(NotReady(inner), Arc::new(config.clone()));
-            assert_eq!(service.poll_ready(&mut cx), inner);
+                SessionService::new(ReadyAs(inner), Arc::new(config.clone()));
+            assert_eq!(
+                Service::<Request<()>>::poll_ready(&mut service, &mut cx),
+                inner
+            );
         }
     }
 }

@@ -246,6 +246,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ready_stub::{READINESS, ReadyAs};
 
     #[test]
     fn a_saved_record_replaces_the_values_and_debug_shows_none() {
@@ -272,40 +273,13 @@ mod tests {
         assert_eq!(session.get::<u32>("kept"), Some(2));
         assert_eq!(format!("{store:?}"), "CookieStore(…)");
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
-            let mut service = TowerSessionsLayer.layer(tower_service_stub(inner));
+        for inner in READINESS {
+            let mut service = TowerSessionsLayer.layer(ReadyAs(inner));
             assert_eq!(
                 Service::<Request<()>>::poll_ready(&mut service, &mut cx),
                 inner
             );
         }
-    }
-
-    /// A service that is ready as told.
-    fn tower_service_stub(
-        ready: Poll<Result<(), &'static str>>,
-    ) -> impl Service<
-        Request<()>,
-        Response = Response<String>,
-        Error = &'static str,
-        Future = std::future::Ready<Result<Response<String>, &'static str>>,
-    > + Clone
-    + Send
-    + 'static {
-        #[derive(Clone)]
-        struct Stub(Poll<Result<(), &'static str>>);
-        impl Service<Request<()>> for Stub {
-            type Response = Response<String>;
-            type Error = &'static str;
-            type Future = std::future::Ready<Result<Response<String>, &'static str>>;
-            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
-                self.0
-            }
-            fn call(&mut self, _: Request<()>) -> Self::Future {
-                std::future::ready(Ok(Response::new(String::new())))
-            }
-        }
-        Stub(ready)
     }
 
     #[test]

@@ -102,13 +102,7 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn content_type(value: &'static str) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        map.insert(CONTENT_TYPE, value.parse().unwrap());
-        map
-    }
-
-    fn content_type_owned(value: &str) -> HeaderMap {
+    fn content_type(value: &str) -> HeaderMap {
         let mut map = HeaderMap::new();
         map.insert(CONTENT_TYPE, value.parse().unwrap());
         map
@@ -147,9 +141,9 @@ mod tests {
             None
         );
         let longest = format!("multipart/form-data; boundary={}", "b".repeat(70));
-        assert!(kind(&content_type_owned(&longest)).is_some());
+        assert!(kind(&content_type(&longest)).is_some());
         let too_long = format!("multipart/form-data; boundary={}", "b".repeat(71));
-        assert_eq!(kind(&content_type_owned(&too_long)), None);
+        assert_eq!(kind(&content_type(&too_long)), None);
         assert_eq!(kind(&content_type("application/json")), None);
         assert_eq!(kind(&HeaderMap::new()), None);
     }

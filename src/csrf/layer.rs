@@ -276,35 +276,16 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::future::{Ready, ready};
-
     use super::*;
+    use crate::ready_stub::{READINESS, ReadyAs};
     use http_body_util::Full;
-
-    /// A service that is not ready: busy, then failed.
-    #[derive(Clone)]
-    struct NotReady(Poll<Result<(), &'static str>>);
-
-    impl Service<Request<CsrfBody<Full<Bytes>>>> for NotReady {
-        type Response = Response<String>;
-        type Error = &'static str;
-        type Future = Ready<Result<Response<String>, &'static str>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            self.0
-        }
-
-        fn call(&mut self, _: Request<CsrfBody<Full<Bytes>>>) -> Self::Future {
-            ready(Ok(Response::new(String::new())))
-        }
-    }
 
     /// The layer is ready exactly when the service it wraps is.
     #[test]
     fn readiness_is_the_inner_services() {
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        for inner in [Poll::Pending, Poll::Ready(Err("down")), Poll::Ready(Ok(()))] {
-            let mut service = CsrfLayer::default().layer(NotReady(inner));
+        for inner in READINESS {
+            let mut service = CsrfLayer::default().layer(ReadyAs(inner));
             assert_eq!(
                 Service::<Request<Full<Bytes>>>::poll_ready(&mut service, &mut cx),
                 inner
